@@ -1,0 +1,37 @@
+# cxr-cbir: chest X-ray content-based image retrieval.
+# Wiring only: the stages live in workflow/rules/, the logic in src/cxr_cbir/.
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+# A config given with --configfile replaces the demo config whole (no key merging).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    condition="|".join(CONDITIONS),
+    shard=r"\d+",
+    method=r"[a-z0-9_()]+",
+
+
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/catalogues.smk"
+include: "workflow/rules/ssim.smk"
+include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_targets(),

@@ -1,0 +1,46 @@
+"""Reader for the covid-chestxray layout (``metadata.csv`` + ``images/``).
+
+See ``../shared/data/README.md``: ``file`` names the image, ``view`` is PA/AP/LATERAL,
+``split_group`` joins patients and near-duplicate images so that a split by it never
+lets one patient or one picture straddle train and test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..io_utils import read_table, safe_join
+from .labels import check_label_values
+
+REQUIRED = ["file", "patient_id", "view", "split_group", "label_3class", "covid", "pneumonia"]
+
+
+def read_covid_chestxray(root: str) -> pd.DataFrame:
+    rootp = Path(root)
+    source = rootp / "metadata.csv"
+    df = read_table(
+        source,
+        REQUIRED,
+        dtype={"file": str, "patient_id": str, "split_group": str},
+        low_memory=False,
+    )
+    check_label_values(df, ["covid", "pneumonia"], str(source))
+    paths = []
+    for i, f in enumerate(df["file"]):
+        rel = f"images/{f}"
+        safe_join(root, rel, where=f"{source} row {i + 2}")
+        paths.append(rel)
+    view_raw = df["view_raw"] if "view_raw" in df.columns else df["view"]
+    view = df["view"].fillna("").astype(str).str.upper()
+    return df.assign(
+        image_id=df["file"].str.rsplit(".", n=1).str[0],
+        path=paths,
+        subject_id=df["patient_id"],
+        study_id="",
+        group=df["split_group"],
+        view_raw=view_raw.fillna("").astype(str),
+        view=view.where(view.isin(["PA", "AP", "LATERAL"]), "OTHER"),
+        split_official="",
+    )

@@ -1,0 +1,53 @@
+"""Reader for the MIMIC-CXR-JPG 2.0.0 layout (also used by the synthetic demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..demo.archive import CHEXPERT_FILE, CHEXPERT_LABELS, METADATA_FILE, SPLIT_FILE
+from ..io_utils import read_table, safe_join
+from .labels import check_label_values
+
+VIEW_MAP = {"PA": "PA", "AP": "AP", "LATERAL": "LATERAL", "LL": "LATERAL", "RL": "LATERAL"}
+
+
+def read_mimic(root: str) -> pd.DataFrame:
+    rootp = Path(root)
+    ids = {"dicom_id": str, "subject_id": str, "study_id": str}
+    meta = read_table(
+        rootp / METADATA_FILE, ["dicom_id", "subject_id", "study_id", "ViewPosition"], dtype=ids
+    )
+    labels = read_table(
+        rootp / CHEXPERT_FILE, ["subject_id", "study_id", *CHEXPERT_LABELS], dtype=ids
+    )
+    check_label_values(labels, CHEXPERT_LABELS, str(rootp / CHEXPERT_FILE))
+    df = meta.merge(labels, on=["subject_id", "study_id"], how="left", validate="many_to_one")
+    split_path = rootp / SPLIT_FILE
+    if split_path.exists():
+        split = read_table(split_path, ["dicom_id", "split"], dtype=ids)
+        df = df.merge(split[["dicom_id", "split"]], on="dicom_id", how="left")
+        df = df.rename(columns={"split": "split_official"})
+    else:
+        df["split_official"] = ""
+    df["split_official"] = df["split_official"].fillna("")
+    truth = rootp / "sidecar" / "truth.csv"
+    if truth.exists():  # demo only: true severity etc.
+        t = read_table(truth, ["dicom_id"], dtype=ids).drop(
+            columns=["subject_id", "study_id", "view"], errors="ignore"
+        )
+        df = df.merge(t, on="dicom_id", how="left")
+    paths = []
+    for i, r in enumerate(df.itertuples(index=False)):
+        rel = f"files/p{r.subject_id[:2]}/p{r.subject_id}/s{r.study_id}/{r.dicom_id}.jpg"
+        safe_join(root, rel, where=f"{rootp / METADATA_FILE} row {i + 2}")
+        paths.append(rel)
+    view_raw = df["ViewPosition"].fillna("").astype(str)
+    return df.assign(
+        image_id=df["dicom_id"],
+        path=paths,
+        group=df["subject_id"],
+        view_raw=view_raw,
+        view=view_raw.str.upper().map(VIEW_MAP).fillna("OTHER"),
+    )

@@ -1,0 +1,55 @@
+"""Config validation against the workflow's JSON schema, with messages that name the key.
+
+Defaults from the schema are filled in, so rules can read every optional key. Checks
+that a schema cannot express (a condition needs either expert rankings or a severity
+column; the catalogue must fit its size) follow the schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import InputError
+
+
+def _with_defaults(cls):
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = sub["default"]
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(cls, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft7Validator)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
+        raise InputError("invalid config:\n  " + "\n  ".join(lines))
+    for name, cond in config["conditions"].items():
+        if not cond.get("expert_rankings") and not cond.get("severity"):
+            raise InputError(
+                f"config key 'conditions.{name}': give either 'expert_rankings' (a CSV) or "
+                "'severity' (a manifest column to rank sampled catalogues by)"
+            )
+    if config["split"]["method"] == "group" and "fractions" not in config["split"]:
+        raise InputError("config key 'split.fractions': required when split.method is 'group'")
+    if "demo" in config and config["data"]["format"] != "mimic":
+        raise InputError("config key 'demo': the demo archive is written in the 'mimic' layout")
+    return config

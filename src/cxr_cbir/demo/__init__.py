@@ -1,0 +1,1 @@
+"""Synthetic demo archive: procedural chest-radiograph phantoms in MIMIC-CXR-JPG layout."""

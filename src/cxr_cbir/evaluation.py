@@ -1,0 +1,48 @@
+"""Score every method's catalogue rankings with nDCG@k against the first rater.
+
+Rows of the result (``evaluation/ndcg.csv``): condition, method, query_id, k, ndcg.
+Retrieval methods appear under their own name, the other raters as ``rater:<name>``
+(inter-rater agreement), and the chance baseline as ``random``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .catalogues import rater_order
+from .errors import InputError
+from .ndcg import ndcg_at_k
+
+NDCG_COLUMNS = ["condition", "method", "query_id", "k", "ndcg"]
+
+
+def _ordered(df: pd.DataFrame) -> dict[str, list[str]]:
+    return {q: g.sort_values("rank")["image_id"].tolist() for q, g in df.groupby("query_id")}
+
+
+def ndcg_table(
+    condition: str, rankings: pd.DataFrame, methods: dict[str, pd.DataFrame], ks: list[int]
+) -> pd.DataFrame:
+    """nDCG rows for every method ranking and every non-reference rater."""
+    raters = rater_order(rankings)
+    truth = _ordered(rankings[rankings["rater"] == raters[0]])
+    candidates = dict(methods)
+    for r in raters[1:]:
+        candidates[f"rater:{r}"] = rankings[rankings["rater"] == r]
+    rows = []
+    for method, table in candidates.items():
+        ranked = _ordered(table)
+        missing = set(truth) - set(ranked)
+        if missing:
+            raise InputError(f"{condition}/{method}: no ranking for queries {sorted(missing)[:5]}")
+        for q, gt in truth.items():
+            for k in ks:
+                rows.append((condition, method, q, int(k), ndcg_at_k(ranked[q], gt, k)))
+    return pd.DataFrame(rows, columns=NDCG_COLUMNS)
+
+
+def summarise(ndcg: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sd and count of nDCG per condition, method and k."""
+    g = ndcg.groupby(["condition", "method", "k"])["ndcg"]
+    out = g.agg(mean="mean", sd="std", n="count").reset_index()
+    return out.sort_values(["condition", "k", "mean"], ascending=[True, False, False])

@@ -1,0 +1,102 @@
+"""Report figures: nDCG box plots per method (paper Fig. 5) and top-k panels (Fig. 6)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .io_utils import atomic_path  # noqa: E402
+
+
+def _save(fig, path: str) -> None:
+    def _w(tmp: str) -> None:
+        fig.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=110, bbox_inches="tight")
+
+    atomic_path(path, _w)
+    plt.close(fig)
+
+
+def method_order(methods) -> list[str]:
+    """Retrieval methods first (alphabetical), then raters, then the random baseline."""
+    methods = sorted(set(methods))
+    plain = [m for m in methods if not m.startswith("rater:") and m != "random"]
+    raters = [m for m in methods if m.startswith("rater:")]
+    return plain + raters + (["random"] if "random" in methods else [])
+
+
+def ndcg_boxplot(ndcg: pd.DataFrame, path: str) -> None:
+    conditions = sorted(ndcg["condition"].unique())
+    ks = sorted(ndcg["k"].unique(), reverse=True)
+    fig, axes = plt.subplots(
+        len(conditions), len(ks), figsize=(4.2 * len(ks), 3.4 * len(conditions)), squeeze=False
+    )
+    for i, cond in enumerate(conditions):
+        for j, k in enumerate(ks):
+            ax = axes[i][j]
+            sub = ndcg[(ndcg["condition"] == cond) & (ndcg["k"] == k)]
+            order = method_order(sub["method"])
+            data = [sub.loc[sub["method"] == m, "ndcg"].to_numpy() for m in order]
+            ax.boxplot(data, showmeans=True)
+            ax.set_xticks(range(1, len(order) + 1), order, rotation=35, ha="right")
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{cond}: nDCG@{k} (n={len(data[0]) if data else 0} queries)")
+            ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def topk_panel(
+    condition: str,
+    query_id: str,
+    method_rankings: dict[str, pd.DataFrame],
+    truth: pd.DataFrame,
+    labels: dict[str, int],
+    cache,
+    k: int,
+    path: str,
+) -> None:
+    """One row per method: the query, then its top-k with ground-truth rank and label."""
+    gt_rank = truth[truth["query_id"] == query_id].set_index("image_id")["rank"]
+    methods = method_order(method_rankings)
+    fig, axes = plt.subplots(
+        len(methods), k + 1, figsize=(1.9 * (k + 1), 2.4 * len(methods)), squeeze=False
+    )
+    for i, m in enumerate(methods):
+        r = method_rankings[m]
+        top = r[r["query_id"] == query_id].sort_values("rank")["image_id"].tolist()[:k]
+        axes[i][0].imshow(cache.get(query_id), cmap="gray", vmin=0, vmax=255)
+        axes[i][0].set_title(f"query (y={labels.get(query_id, '?')})", fontsize=8)
+        axes[i][0].set_ylabel(m, fontsize=9)
+        for j, img in enumerate(top, start=1):
+            axes[i][j].imshow(cache.get(img), cmap="gray", vmin=0, vmax=255)
+            axes[i][j].set_title(
+                f"#{j}: GT rank {int(gt_rank[img])}, y={labels.get(img, '?')}", fontsize=8
+            )
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"{condition}: top-{k} for query {query_id[:18]}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def counts_figure(counts: pd.DataFrame, path: str) -> None:
+    conditions = sorted(counts["condition"].unique())
+    fig, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3), squeeze=False)
+    for ax, cond in zip(axes[0], conditions, strict=True):
+        sub = counts[counts["condition"] == cond].pivot_table(
+            index="split", columns="label", values="n", fill_value=0
+        )
+        sub = sub.reindex([s for s in ("train", "validate", "test") if s in sub.index])
+        x = np.arange(len(sub))
+        for j, label in enumerate(sub.columns):
+            ax.bar(x + 0.4 * j - 0.2, sub[label], width=0.4, label=f"label {label}")
+        ax.set_xticks(x, sub.index)
+        ax.set_title(cond)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)

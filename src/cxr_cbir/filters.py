@@ -1,0 +1,41 @@
+"""Cohort filters of Silva et al.: frontal views per condition, definite labels only.
+
+View filter: keep the views allowed for a condition (e.g. AP for effusion, PA for
+pneumonia); lateral films are never used for training. Label filter: keep 1 and 0,
+drop -1 (uncertain) and blank (not mentioned).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .archive.labels import check_label_values
+from .errors import InputError
+
+
+def view_filter(manifest: pd.DataFrame, views: list[str]) -> pd.DataFrame:
+    """Rows whose ``view`` is one of ``views``; LATERAL is refused as a training view."""
+    if "LATERAL" in views:
+        raise InputError("conditions.<name>.views: LATERAL films are never used for training")
+    return manifest[manifest["view"].isin(views)].reset_index(drop=True)
+
+
+def label_filter(df: pd.DataFrame, column: str, source: str = "manifest") -> pd.DataFrame:
+    """Rows with a definite label (1 or 0) in ``column``, as an int ``label`` column."""
+    if column not in df.columns:
+        raise InputError(
+            f"{source}: label column {column!r} not found; available: {sorted(df.columns)}"
+        )
+    check_label_values(df, [column], source)
+    values = pd.to_numeric(df[column], errors="coerce")
+    keep = values.isin([0.0, 1.0])
+    return df.loc[keep].assign(label=values[keep].astype(int)).reset_index(drop=True)
+
+
+def count_table(cohorts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Split x label counts per condition (as in the paper's 61203 / 534 / 1072 table)."""
+    rows = []
+    for condition, df in cohorts.items():
+        for (split, label), n in df.groupby(["split", "label"]).size().items():
+            rows.append({"condition": condition, "split": split, "label": int(label), "n": int(n)})
+    return pd.DataFrame(rows, columns=["condition", "split", "label", "n"])

@@ -1,0 +1,106 @@
+"""Small I/O helpers: atomic writes, safe path joins and column checks.
+
+Every table the pipeline writes goes through an atomic write (temporary file, then
+rename), so a killed job never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, PathEscapeError
+
+
+def _atomic(path: str | os.PathLike, writer: Callable[[str], None]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a DataFrame as parquet, atomically."""
+    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> None:
+    """Write a DataFrame as CSV (gzip when the name ends in .gz), atomically."""
+    compression = "gzip" if str(path).endswith(".gz") else None
+    _atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, **kwargs))
+
+
+def write_npy(array: np.ndarray, path: str | os.PathLike) -> None:
+    """Write a numpy array as .npy, atomically."""
+
+    def _w(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+
+    _atomic(path, _w)
+
+
+def write_text(text: str, path: str | os.PathLike) -> None:
+    """Write a text file, atomically."""
+
+    def _w(tmp: str) -> None:
+        Path(tmp).write_text(text)
+
+    _atomic(path, _w)
+
+
+def atomic_path(path: str | os.PathLike, writer: Callable[[str], None]) -> None:
+    """Call ``writer(tmp_path)`` and move the result onto ``path`` once it succeeded."""
+    _atomic(path, writer)
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:
+    """Fail naming the file and every required column it lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"found {', '.join(repr(c) for c in df.columns)}"
+        )
+
+
+def read_table(path: str | os.PathLike, columns: Iterable[str] = (), **kwargs) -> pd.DataFrame:
+    """Read a CSV (optionally gzipped) and check that it has the required columns."""
+    try:
+        df = pd.read_csv(path, **kwargs)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+        raise InputError(f"{path}: cannot be parsed as CSV ({exc})") from exc
+    require_columns(df, columns, str(path))
+    return df
+
+
+def safe_join(root: str | os.PathLike, relative: str, where: str = "") -> Path:
+    """Join ``relative`` onto ``root`` and refuse any result outside the root.
+
+    Absolute paths, ``..`` components and symlinks that lead out of the root are all
+    rejected, with ``where`` (file and row) in the message.
+    """
+    root_resolved = Path(root).resolve()
+    rel = str(relative)
+    candidate = (root_resolved / rel).resolve()
+    if Path(rel).is_absolute() or not candidate.is_relative_to(root_resolved):
+        loc = f"{where}: " if where else ""
+        raise PathEscapeError(
+            f"{loc}image path {rel!r} resolves to {candidate}, outside the data root "
+            f"{root_resolved}"
+        )
+    return candidate

@@ -1,0 +1,33 @@
+"""nDCG of a retrieval ranking against a ground-truth (expert) ranking.
+
+As in Silva et al. 2022: the ground-truth rank r = 1..10 gives relevance
+5.5 - 0.5 (r - 1) (5.5 for the best image down to 1.0), gain 2^rel - 1, discount
+log2(i + 1) at retrieved position i = 1..k, normalised by the DCG of the
+ground-truth order itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def relevance_from_rank(rank: int | np.ndarray, top: float = 5.5, step: float = 0.5):
+    return top - step * (np.asarray(rank) - 1)
+
+
+def dcg(relevances: Sequence[float], k: int) -> float:
+    rel = np.asarray(relevances, dtype=float)[:k]
+    gains = np.power(2.0, rel) - 1.0
+    discounts = np.log2(np.arange(2, len(rel) + 2))
+    return float(np.sum(gains / discounts))
+
+
+def ndcg_at_k(retrieved: Sequence[str], ground_truth: Sequence[str], k: int) -> float:
+    """nDCG@k of the ``retrieved`` order, ``ground_truth`` listing the same ids best first."""
+    if sorted(retrieved) != sorted(ground_truth):
+        raise ValueError("retrieved and ground-truth rankings must hold the same images")
+    rel = {img: float(relevance_from_rank(i + 1)) for i, img in enumerate(ground_truth)}
+    ideal = dcg([rel[i] for i in ground_truth], k)
+    return dcg([rel[i] for i in retrieved], k) / ideal

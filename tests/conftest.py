@@ -1,0 +1,90 @@
+"""Shared fixtures: the repo paths, a snakemake runner, the shared real data, a tiny run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = REPO / "tests" / "config" / "tiny.yaml"
+
+
+def run_snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True):
+    """Run the workflow in ``workdir`` with ``configfile``; return the completed process."""
+    cmd = [
+        *SNAKEMAKE,
+        *args,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=1",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
+    return proc
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run into {rule: count}."""
+    jobs: dict[str, int] = {}
+    if "Job stats:" not in output:
+        return jobs
+    table = output.split("Job stats:", 1)[1]
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        if m.group(1) != "total":
+            jobs[m.group(1)] = int(m.group(2))
+    return jobs
+
+
+def write_config(base: Path, dest: Path, **changes) -> Path:
+    """Copy a YAML config with dotted-key ``changes`` (``a__b=1`` sets a.b)."""
+    cfg = yaml.safe_load(base.read_text())
+    for key, value in changes.items():
+        node = cfg
+        parts = key.split("__")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    dest.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or a skip (a failure when CXR_REQUIRE_SHARED_DATA=1)."""
+    if not (SHARED / "cxr-real" / "metadata.csv").exists():
+        msg = f"real data not found at {SHARED} (see DEVELOPERS.md)"
+        if os.environ.get("CXR_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(msg + "; CXR_REQUIRE_SHARED_DATA=1 requires it")
+        pytest.skip(msg)
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One complete run of the workflow on the tiny config, shared by the end-to-end tests."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copy(TINY, workdir / "tiny.yaml")
+    run_snakemake(workdir, workdir / "tiny.yaml")
+    return workdir

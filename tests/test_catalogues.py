@@ -1,0 +1,119 @@
+"""Catalogue sampling, severity rankings and the expert-ranking CSV format."""
+
+import pandas as pd
+import pytest
+
+from cxr_cbir.catalogues import (
+    catalogue_table,
+    catalogues_for_condition,
+    rank_by_severity,
+    rater_order,
+    read_rankings,
+    sample_catalogues,
+)
+from cxr_cbir.errors import InputError
+
+
+def _pool(n_pos, n_neg):
+    ids = [f"p{i:02d}" for i in range(n_pos)] + [f"n{i:02d}" for i in range(n_neg)]
+    return pd.DataFrame({"image_id": ids, "label": [1] * n_pos + [0] * n_neg})
+
+
+def test_sampling_keeps_class_proportions_and_distinct_queries():
+    cats = sample_catalogues(_pool(30, 10), n_queries=8, size=8, seed=1)
+    assert cats["query_id"].nunique() == 8
+    for q, g in cats.groupby("query_id"):
+        assert len(g) == 8 and q not in set(g["image_id"])
+        assert g["image_id"].str.startswith("p").sum() == 6  # 30/40 of 8
+    queries = cats["query_id"].unique()
+    assert sum(q.startswith("p") for q in queries) == 6
+    assert cats.equals(sample_catalogues(_pool(30, 10), n_queries=8, size=8, seed=1))
+
+
+def test_catalogue_larger_than_test_split_is_refused():
+    with pytest.raises(InputError, match="needs 10 images plus a query, but only 6"):
+        sample_catalogues(_pool(3, 3), n_queries=2, size=10, seed=0)
+
+
+def test_rank_by_severity_exact_and_noisy_raters():
+    cats = pd.DataFrame({"query_id": "q", "image_id": ["a", "b", "c", "d"]})
+    sev = pd.Series({"q": 0.5, "a": 0.0, "b": 0.45, "c": 0.9, "d": 0.6})
+    r = rank_by_severity(cats, sev, raters={"R1": 0.0, "R2": 0.3}, seed=0)
+    r1 = r[r["rater"] == "R1"].sort_values("rank")["image_id"].tolist()
+    assert r1 == ["b", "d", "c", "a"]  # |0.05|, |0.1|, |0.4|, |0.5|
+    assert rater_order(r) == ["R1", "R2"]
+    assert sorted(r[r["rater"] == "R2"]["image_id"]) == ["a", "b", "c", "d"]
+
+
+def test_tiebreak_orders_equal_severity():
+    cats = pd.DataFrame({"query_id": "q", "image_id": ["a", "b"]})
+    sev = pd.Series({"q": 3.0, "a": 3.0, "b": 3.0})
+    tb = pd.Series({"q": 1.0, "a": 5.0, "b": 1.5})
+    r = rank_by_severity(cats, sev, tb)
+    assert r.sort_values("rank")["image_id"].tolist() == ["b", "a"]
+
+
+def test_read_rankings_checks_ranks_and_image_sets(tmp_path):
+    good = tmp_path / "r.csv"
+    good.write_text("query_id,rater,image_id,rank\nq,R1,a,2\nq,R1,b,1\nq,R2,a,1\nq,R2,b,2\n")
+    df = read_rankings(str(good))
+    assert rater_order(df) == ["R1", "R2"]
+    assert catalogue_table(df).to_dict("records") == [
+        {"query_id": "q", "image_id": "a"},
+        {"query_id": "q", "image_id": "b"},
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,1\n")
+    with pytest.raises(InputError, match="ranks must be 1..2"):
+        read_rankings(str(bad))
+    other = tmp_path / "other.csv"
+    other.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,2\nq,R2,a,1\nq,R2,c,2\n")
+    with pytest.raises(InputError, match="different image set"):
+        read_rankings(str(other))
+    cols = tmp_path / "cols.csv"
+    cols.write_text("query,rater,image_id,position\n")
+    with pytest.raises(InputError, match="'query_id', 'rank'"):
+        read_rankings(str(cols))
+
+
+def test_user_rankings_must_name_cohort_test_images(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,zz,2\n")
+    cohort = pd.DataFrame({"image_id": ["q", "a", "b"], "split": "test", "label": [1, 0, 1]})
+    settings = {"expert_rankings": str(path)}
+    with pytest.raises(InputError, match=r"\['zz'\] that are not in the 'eff' test cohort"):
+        catalogues_for_condition("eff", cohort, settings, set(), 0)
+    # a catalogue that names an unreadable image is dropped (and logged), not failed
+    path.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,2\nb,R1,q,1\nb,R1,c,2\n")
+    cohort = pd.DataFrame(
+        {"image_id": ["q", "a", "b", "c"], "split": "test", "label": [1, 0, 1, 0]}
+    )
+    kept = catalogues_for_condition("eff", cohort, settings, {"c"}, 0)
+    assert kept["query_id"].unique().tolist() == ["q"]
+    with pytest.raises(InputError, match="no catalogue left"):
+        catalogues_for_condition("eff", cohort, settings, {"b"}, 0)
+
+
+def test_severity_sampling_with_negatives_as_zero():
+    cohort = pd.DataFrame(
+        {
+            "image_id": [f"i{i}" for i in range(14)],
+            "split": ["test"] * 13 + ["train"],
+            "label": [1] * 8 + [0] * 6,
+            "sev": [float(i) for i in range(8)] + [None] * 6,
+        }
+    )
+    settings = {
+        "expert_rankings": None,
+        "severity": {"column": "sev", "negatives_zero": True},
+        "n_queries": 3,
+        "size": 10,
+        "keep_class_proportions": True,
+        "raters": {"R1": 0.0},
+    }
+    r = catalogues_for_condition("c", cohort, settings, set(), 0)
+    assert r["query_id"].nunique() == 3
+    assert "i13" not in set(r["image_id"]) | set(r["query_id"])  # train image never used
+    settings["severity"]["negatives_zero"] = False
+    with pytest.raises(InputError, match="only 8 eligible"):
+        catalogues_for_condition("c", cohort, settings, set(), 0)

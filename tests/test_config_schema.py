@@ -1,0 +1,65 @@
+"""The JSON schema rejects bad configs, naming the key, before any job runs."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, run_snakemake, write_config
+
+from cxr_cbir.config import validate_config
+from cxr_cbir.errors import InputError
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+CONFIGS = sorted((REPO / "config").glob("*.yaml")) + [REPO / "tests/config/tiny.yaml"]
+
+
+@pytest.fixture
+def demo_config():
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    cfg = validate_config(yaml.safe_load(Path(path).read_text()), SCHEMA)
+    assert cfg["data"]["max_bad_fraction"] >= 0  # defaults are filled in
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(sede=1), r"config key '<top level>'.*'sede' was unexpected"),
+        (lambda c: c["preprocess"].update(image_size=-5), r"'preprocess.image_size': -5 is less"),
+        (
+            lambda c: c["preprocess"].update(image_size="big"),
+            r"'preprocess.image_size': 'big' is not",
+        ),
+        (
+            lambda c: c["conditions"]["effusion"].update(views=["LATERAL"]),
+            r"'conditions.effusion.views.0': 'LATERAL' is not one of",
+        ),
+        (lambda c: c["data"].update(format="dicom"), r"'data.format': 'dicom' is not one of"),
+        (lambda c: c["evaluation"].pop("ndcg_k"), r"'evaluation': 'ndcg_k' is a required"),
+        (
+            lambda c: [c["conditions"]["effusion"].pop(k) for k in ("severity", "expert_rankings")],
+            r"'conditions.effusion': give either",
+        ),
+    ],
+)
+def test_invalid_config_names_the_key(demo_config, change, message):
+    cfg = copy.deepcopy(demo_config)
+    change(cfg)
+    with pytest.raises(InputError, match=message):
+        validate_config(cfg, SCHEMA)
+
+
+def test_workflow_refuses_invalid_config_before_any_job(tmp_path):
+    bad = write_config(
+        REPO / "tests/config/tiny.yaml", tmp_path / "bad.yaml", catalogues__size="ten"
+    )
+    proc = run_snakemake(tmp_path, bad, check=False)
+    assert proc.returncode != 0
+    assert (
+        "config key 'catalogues.size': 'ten' is not of type 'integer'" in proc.stdout + proc.stderr
+    )
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,101 @@
+"""End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import REPO, planned_jobs, run_snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_tiny_run_writes_the_result_contract(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    ndcg = pd.read_csv(out / "evaluation/ndcg.csv", dtype={"query_id": str})
+    assert list(ndcg.columns) == ["condition", "method", "query_id", "k", "ndcg"]
+    assert set(ndcg["method"]) == {"ssim", "random", "rater:R2"}
+    assert set(ndcg["condition"]) == {"effusion", "pneumonia"}
+    assert set(ndcg["k"]) == {6, 3}
+    assert ndcg["ndcg"].between(0, 1).all()
+    assert ndcg.groupby(["condition", "method", "k"]).size().eq(3).all()  # 3 queries each
+    counts = pd.read_csv(out / "data/counts.csv")
+    assert list(counts.columns) == ["condition", "split", "label", "n"]
+    assert set(counts["split"]) <= {"train", "validate", "test"}
+    assert (counts["n"] > 0).all()
+    html = (out / "report.html").read_text(errors="ignore")
+    assert len(html) > 100_000 and "ndcg_boxplot.png" in html and "counts.csv" in html
+
+
+def test_demo_archive_has_mimic_layout(tiny_run):
+    root = tiny_run / "results/tiny/archive"
+    meta = pd.read_csv(root / "mimic-cxr-2.0.0-metadata.csv.gz", dtype=str)
+    assert list(meta.columns)[:6] == [
+        "dicom_id",
+        "subject_id",
+        "study_id",
+        "PerformedProcedureStepDescription",
+        "ViewPosition",
+        "Rows",
+    ]
+    assert set(meta["ViewPosition"]) == {"PA", "AP", "LATERAL"}
+    r = meta.iloc[0]
+    assert (
+        root / f"files/p{r.subject_id[:2]}/p{r.subject_id}/s{r.study_id}/{r.dicom_id}.jpg"
+    ).parent.exists()
+    labels = pd.read_csv(root / "mimic-cxr-2.0.0-chexpert.csv.gz")
+    assert set(labels["Pleural Effusion"].dropna().unique()) <= {1.0, 0.0, -1.0}
+    assert (
+        labels["Pleural Effusion"].isna().any()
+        and (labels["Pleural Effusion"] == -1).any()
+        or (labels["Pneumonia"] == -1).any()
+    )
+    split = pd.read_csv(root / "mimic-cxr-2.0.0-split.csv.gz")
+    assert list(split.columns) == ["dicom_id", "study_id", "subject_id", "split"]
+
+
+def test_broken_demo_images_are_listed_not_dropped_silently(tiny_run):
+    out = tiny_run / "results/tiny"
+    truth = pd.read_csv(out / "archive/sidecar/truth.csv", dtype=str, keep_default_na=False)
+    broken = truth[truth["broken"] != ""]
+    rejected = pd.read_csv(out / "data/rejected.csv", dtype=str)
+    needed = set(pd.read_parquet(out / "cache/images.parquet")["image_id"])
+    expected = set(broken["dicom_id"]) & needed
+    assert expected and set(rejected["image_id"]) == expected
+    reasons = dict(zip(rejected["image_id"], rejected["reason"], strict=True))
+    for r in broken.itertuples():
+        if r.dicom_id in expected:
+            assert reasons[r.dicom_id].startswith(r.broken)
+
+
+def test_nothing_to_do_after_a_complete_run(tiny_run):
+    proc = run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n")
+    assert planned_jobs(proc.stdout) == {}
+
+
+def test_changing_ndcg_cutoffs_reruns_only_evaluation_and_report(tiny_run, tmp_path):
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "changed.yaml", evaluation__ndcg_k=[5, 2]
+    )
+    proc = run_snakemake(tiny_run, changed, "-n")
+    assert planned_jobs(proc.stdout) == {"ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1}
+
+
+def test_changing_image_size_reruns_cache_and_everything_after(tiny_run, tmp_path):
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "changed.yaml", preprocess__image_size=48
+    )
+    jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
+    assert jobs["cache_shard"] == 2 and jobs["rank_ssim"] == 2
+    assert "manifest" not in jobs and "demo_archive" not in jobs and "label_filter" not in jobs
+
+
+def test_snakemake_lint_is_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr

@@ -1,0 +1,21 @@
+# Catalogues (1 query + N images from the test split) and their expert rankings:
+# the user's radiologist CSV when config names one, else sampled and severity-ranked.
+
+
+rule catalogues:
+    input:
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        rejected=f"{OUT}/data/rejected.csv",
+        expert=expert_rankings_input,
+        code=code("catalogues.py"),
+    output:
+        f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+    log:
+        f"{OUT}/logs/catalogues_{{condition}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        settings=lambda wc: condition_settings(wc.condition),
+        seed=config["seed"],
+    script:
+        "../scripts/catalogues.py"

@@ -1,0 +1,167 @@
+# Preprocessing as separate file-based steps: manifest -> split -> view filter ->
+# label filter -> resized cache (scatter over shards, gather) -> cohorts -> counts.
+
+
+rule manifest:
+    input:
+        archive=archive_inputs(),
+        code=code(
+            "archive/__init__.py",
+            "archive/mimic.py",
+            "archive/covid_chestxray.py",
+            "archive/labels.py",
+            "io_utils.py",
+        ),
+    output:
+        f"{OUT}/data/manifest.parquet",
+    log:
+        f"{OUT}/logs/manifest.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        fmt=config["data"]["format"],
+    script:
+        "../scripts/manifest.py"
+
+
+rule split:
+    input:
+        manifest=f"{OUT}/data/manifest.parquet",
+        code=code("splits.py"),
+    output:
+        f"{OUT}/data/split.parquet",
+    log:
+        f"{OUT}/logs/split.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        split=config["split"],
+        seed=config["seed"],
+    script:
+        "../scripts/split.py"
+
+
+rule view_filter:
+    input:
+        table=f"{OUT}/data/split.parquet",
+        code=code("filters.py"),
+    output:
+        f"{OUT}/data/{{condition}}/views.parquet",
+    log:
+        f"{OUT}/logs/view_filter_{{condition}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        views=lambda wc: config["conditions"][wc.condition]["views"],
+    script:
+        "../scripts/view_filter.py"
+
+
+rule label_filter:
+    input:
+        table=f"{OUT}/data/{{condition}}/views.parquet",
+        code=code("filters.py", "archive/labels.py"),
+    output:
+        f"{OUT}/data/{{condition}}/labels.parquet",
+    log:
+        f"{OUT}/logs/label_filter_{{condition}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        label=lambda wc: config["conditions"][wc.condition]["label"],
+    script:
+        "../scripts/label_filter.py"
+
+
+rule cache_list:
+    input:
+        expand(f"{OUT}/data/{{condition}}/labels.parquet", condition=CONDITIONS),
+    output:
+        f"{OUT}/cache/images.parquet",
+    log:
+        f"{OUT}/logs/cache_list.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/cache_list.py"
+
+
+rule cache_shard:
+    input:
+        images=f"{OUT}/cache/images.parquet",
+        code=code("cache.py", "imaging.py"),
+    output:
+        npz=f"{OUT}/cache/shards/{{shard}}.npz",
+        rejected=f"{OUT}/cache/shards/{{shard}}.rejected.csv",
+    log:
+        f"{OUT}/logs/cache_shard_{{shard}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/cache_shard_{{shard}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        root=ROOT,
+        size=config["preprocess"]["image_size"],
+        n_shards=len(SHARDS),
+    script:
+        "../scripts/cache_shard.py"
+
+
+rule cache_gather:
+    input:
+        images=f"{OUT}/cache/images.parquet",
+        npz=expand(f"{OUT}/cache/shards/{{shard}}.npz", shard=SHARDS),
+        rejected=expand(f"{OUT}/cache/shards/{{shard}}.rejected.csv", shard=SHARDS),
+        code=code("cache.py"),
+    output:
+        images=f"{OUT}/cache/images.npy",
+        index=f"{OUT}/cache/index.parquet",
+        rejected=report(
+            f"{OUT}/data/rejected.csv",
+            caption="../report/rejected.rst",
+            category="Data",
+        ),
+    log:
+        f"{OUT}/logs/cache_gather.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        max_bad_fraction=config["data"]["max_bad_fraction"],
+    script:
+        "../scripts/cache_gather.py"
+
+
+rule cohort:
+    input:
+        labels=f"{OUT}/data/{{condition}}/labels.parquet",
+        index=f"{OUT}/cache/index.parquet",
+        rejected=f"{OUT}/data/rejected.csv",
+    output:
+        f"{OUT}/data/{{condition}}/cohort.parquet",
+    log:
+        f"{OUT}/logs/cohort_{{condition}}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/cohort.py"
+
+
+rule counts:
+    input:
+        cohorts=expand(f"{OUT}/data/{{condition}}/cohort.parquet", condition=CONDITIONS),
+        code=code("filters.py", "figures.py"),
+    output:
+        table=report(
+            f"{OUT}/data/counts.csv", caption="../report/counts.rst", category="Data"
+        ),
+        figure=report(
+            f"{OUT}/data/counts.png", caption="../report/counts.rst", category="Data"
+        ),
+    log:
+        f"{OUT}/logs/counts.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        conditions=CONDITIONS,
+    script:
+        "../scripts/counts.py"

@@ -1,0 +1,18 @@
+# The HTML report: Snakemake's own report, written by a job so that the plain
+# `snakemake` run ends with results/<run>/report.html.
+
+
+rule report:
+    input:
+        report_outputs(),
+    output:
+        f"{OUT}/report.html",
+    log:
+        f"{OUT}/logs/report.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        config=config,
+        snakefile=workflow.main_snakefile,
+    script:
+        "../scripts/report.py"

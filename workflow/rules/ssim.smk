@@ -1,0 +1,35 @@
+# Baselines that need no training: SSIM ranking and a seeded random ranking.
+
+
+rule rank_ssim:
+    input:
+        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        images=f"{OUT}/cache/images.npy",
+        index=f"{OUT}/cache/index.parquet",
+        code=code("ssim_ranking.py", "retrieval.py", "cache.py"),
+    output:
+        f"{OUT}/rankings/{{condition}}/ssim.csv",
+    log:
+        f"{OUT}/logs/rank_ssim_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/rank_ssim_{{condition}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/rank_ssim.py"
+
+
+rule rank_random:
+    input:
+        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        code=code("retrieval.py"),
+    output:
+        f"{OUT}/rankings/{{condition}}/random.csv",
+    log:
+        f"{OUT}/logs/rank_random_{{condition}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        seed=config["evaluation"]["random_seed"],
+    script:
+        "../scripts/rank_random.py"

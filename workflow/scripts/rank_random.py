@@ -1,0 +1,14 @@
+"""A seeded random ranking of every catalogue: the chance baseline."""
+
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.catalogues import catalogue_table
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.retrieval import random_rankings
+
+log = runlog.setup(snakemake.log[0])
+cats = catalogue_table(
+    pd.read_csv(snakemake.input.rankings, dtype={"query_id": str, "image_id": str})
+)
+write_csv(random_rankings(cats, snakemake.params.seed), snakemake.output[0])

@@ -1,0 +1,19 @@
+"""Assign train / validate / test: the archive's official split or a seeded group split."""
+
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.splits import assign_splits
+
+log = runlog.setup(snakemake.log[0])
+cfg = snakemake.params.split
+df = assign_splits(
+    pd.read_parquet(snakemake.input.manifest),
+    cfg["method"],
+    cfg.get("fractions") or {},
+    snakemake.params.seed,
+    cfg.get("stratify"),
+)
+log.info("split sizes: %s", df["split"].value_counts().to_dict())
+write_parquet(df, snakemake.output[0])
