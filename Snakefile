@@ -21,10 +21,13 @@ wildcard_constraints:
     condition="|".join(CONDITIONS),
     shard=r"\d+",
     method=r"[a-z0-9_()]+",
+    member=r"[A-Za-z0-9_.-]+",
+    mode=r"crop|mask|crop\+mask",
 
 
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/segmentation.smk"
 include: "workflow/rules/catalogues.smk"
 include: "workflow/rules/ssim.smk"
 include: "workflow/rules/evaluation.smk"

@@ -1,13 +1,17 @@
 """Image decoding and the bad-input path: corrupt, truncated, missing, 16-bit, RGBA."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from cxr_cbir.cache import ImageCache, build_shard, gather_shards
 from cxr_cbir.errors import InputError
 from cxr_cbir.imaging import UnreadableImage, load_resized
+from cxr_cbir.torch_utils import load_checkpoint
 
 
 def _jpeg(path, value=128, size=(80, 100)):
@@ -116,3 +120,14 @@ def test_gather_fails_above_bad_fraction_but_keeps_the_list(tmp_path):
         )
     assert len(pd.read_csv(tmp_path / "rejected.csv")) == 2
     assert not (tmp_path / "images.npy").exists()
+
+
+def test_checkpoint_that_is_not_weights_only_is_refused(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"model": Payload()}, path, pickle_module=pickle)
+    with pytest.raises(InputError, match=r"evil\.pt: not a weights-only checkpoint"):
+        load_checkpoint(path)

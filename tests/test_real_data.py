@@ -35,3 +35,27 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
     meta["image_id"] = meta["file"].str.rsplit(".", n=1).str[0]
     scored = set(meta.loc[meta["severity_geographic_mean"].notna(), "image_id"])
     assert set(rankings["image_id"]) <= scored  # covid catalogues: scored films only
+
+
+def test_real_lung_masks_segmentation_smoke(shared_data, tmp_path):
+    cfg = write_config(
+        REPO / "config/covid-chestxray.yaml",
+        tmp_path / "real.yaml",
+        data__root=str(shared_data / "cxr-real"),
+        segmentation__masks_root=str(shared_data / "lung-masks"),
+        segmentation__image_size=64,
+        segmentation__epochs=1,
+        segmentation__max_train_pairs=16,
+        segmentation__max_holdout_pairs=6,
+        segmentation__members={"unet_b0": {"arch": "Unet", "encoder": "efficientnet-b0"}},
+    )
+    run_snakemake(tmp_path, cfg, "results/covid-chestxray/segmentation/dice.csv")
+    out = tmp_path / "results/covid-chestxray/segmentation"
+    pairs = pd.read_parquet(out / "pairs.parquet")
+    assert pairs["split"].value_counts().to_dict() == {"train": 16, "holdout": 6}
+    # split by patient: no patient on both sides
+    assert not set(pairs.loc[pairs["split"] == "train", "patient"]) & set(
+        pairs.loc[pairs["split"] == "holdout", "patient"]
+    )
+    dice = pd.read_csv(out / "dice.csv")
+    assert set(dice["member"]) == {"unet_b0", "ensemble"} and len(dice) == 12

@@ -3,8 +3,10 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, planned_jobs, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
@@ -99,3 +101,56 @@ def test_snakemake_lint_is_clean():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_tiny_run_segments_and_masks(tiny_run):
+    out = tiny_run / "results/tiny"
+    dice = pd.read_csv(out / "segmentation/dice.csv")
+    assert list(dice.columns) == ["member", "image", "dice"]
+    assert set(dice["member"]) == {"unet_b0", "fpn_b0", "ensemble"}
+    assert dice.groupby("member").size().eq(8).all()
+    assert dice["dice"].between(0, 1).all()
+    base = np.load(out / "cache/images.npy")
+    masked = np.load(out / "cache/lung-crop+mask/images.npy")
+    assert masked.shape == base.shape
+    assert (masked == 0).mean() > (base == 0).mean()  # outside the lungs is blacked out
+    assert not (out / "segmentation/members/unet_b0/checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        (
+            "none",
+            {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1},
+        ),
+        (
+            "crop",
+            {
+                "lung_mask_cache": 1,
+                "rank_ssim": 2,
+                "topk_panel": 2,
+                "ndcg": 1,
+                "ndcg_plot": 1,
+                "report": 1,
+                "all": 1,
+            },
+        ),
+    ],
+)
+def test_lung_mask_switch_reruns_only_its_dependants(tiny_run, tmp_path, mode, expected):
+    changed = write_config(tiny_run / "tiny.yaml", tmp_path / "changed.yaml", lung_mask=mode)
+    assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == expected
+
+
+def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):
+    cfg = yaml.safe_load((tiny_run / "tiny.yaml").read_text())
+    members = cfg["segmentation"]["members"] | {
+        "manet_b0": {"arch": "MAnet", "encoder": "efficientnet-b0"}
+    }
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "c.yaml", segmentation__members=members
+    )
+    jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
+    assert jobs["seg_train"] == 1 and jobs["seg_apply"] == 1 and jobs["lung_mask_cache"] == 1
+    assert jobs["rank_ssim"] == 2 and "seg_pairs" not in jobs and "cache_shard" not in jobs

@@ -50,6 +50,15 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             )
     if config["split"]["method"] == "group" and "fractions" not in config["split"]:
         raise InputError("config key 'split.fractions': required when split.method is 'group'")
+    seg = config.get("segmentation")
+    if config.get("lung_mask", "none") != "none" and not seg:
+        raise InputError(
+            f"config key 'lung_mask': {config['lung_mask']!r} needs a 'segmentation' block"
+        )
+    if seg and seg["pairs"] == "lung-masks" and not seg.get("masks_root"):
+        raise InputError("config key 'segmentation.masks_root': required for pairs 'lung-masks'")
+    if seg and seg["pairs"] == "demo" and "demo" not in config:
+        raise InputError("config key 'segmentation.pairs': 'demo' needs the demo archive")
     if "demo" in config and config["data"]["format"] != "mimic":
         raise InputError("config key 'demo': the demo archive is written in the 'mimic' layout")
     return config

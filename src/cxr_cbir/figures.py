@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from .io_utils import atomic_path  # noqa: E402
 
@@ -98,5 +99,46 @@ def counts_figure(counts: pd.DataFrame, path: str) -> None:
         ax.set_xticks(x, sub.index)
         ax.set_title(cond)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def segmentation_gallery(images, truth, pred, ens_dice: pd.DataFrame, path: str) -> None:
+    """Best, median and worst held-out films by ensemble Dice: truth green, ensemble red."""
+    order = ens_dice["dice"].to_numpy().argsort()
+    picks = {"worst": order[0], "median": order[len(order) // 2], "best": order[-1]}
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.8))
+    for ax, (name, j) in zip(axes, picks.items(), strict=True):
+        ax.imshow(images[j], cmap="gray", vmin=0, vmax=255)
+        ax.contour(truth[j].astype(float), [0.5], colors="lime", linewidths=1)
+        ax.contour(pred[j].astype(float), [0.5], colors="red", linewidths=1)
+        ax.set_title(
+            f"{name}: Dice {ens_dice['dice'].iloc[j]:.3f}\n{ens_dice['image'].iloc[j][:28]}",
+            fontsize=8,
+        )
+        ax.axis("off")
+    fig.suptitle("held-out lungs: reference (green) vs ensemble (red)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def lung_mask_examples(before, masks, after, mode: str, path: str) -> None:
+    """Cached films before (with the ensemble's lung outline) and after ``mode``."""
+    n = len(before)
+    fig, axes = plt.subplots(2, n, figsize=(2.0 * n, 4.4), squeeze=False)
+    for j in range(n):
+        axes[0][j].imshow(before[j], cmap="gray", vmin=0, vmax=255)
+        m = np.asarray(masks[j], float)
+        if m.shape != before[j].shape:
+            m = np.asarray(
+                Image.fromarray((m * 255).astype(np.uint8)).resize(before[j].shape[::-1])
+            )
+        axes[0][j].contour(m, [0.5 * m.max() if m.max() else 0.5], colors="red", linewidths=0.8)
+        axes[1][j].imshow(after[j], cmap="gray", vmin=0, vmax=255)
+        for ax in (axes[0][j], axes[1][j]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0][0].set_ylabel("original + lungs", fontsize=8)
+    axes[1][0].set_ylabel(mode, fontsize=8)
     fig.tight_layout()
     _save(fig, path)

@@ -27,6 +27,15 @@ class UnreadableImage(Exception):
 
 def load_resized(path: str | Path, size: int) -> np.ndarray:
     """Return the image at ``path`` as a (size, size) uint8 array."""
+    arr = load_gray(path, size)
+    img = Image.fromarray(arr)
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def load_gray(path: str | Path, min_side: int) -> np.ndarray:
+    """Decode to a uint8 grayscale array, aspect kept, JPEG drafted down to about ``min_side``."""
     path = Path(path)
     if not path.exists():
         raise UnreadableImage(path, "missing: file does not exist")
@@ -37,7 +46,7 @@ def load_resized(path: str | Path, size: int) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 if im.format == "JPEG":
-                    im.draft("L", (size, size))
+                    im.draft("L", (min_side, min_side))
                 im.load()
                 arr = _to_gray_uint8(im)
     except UnidentifiedImageError:
@@ -48,10 +57,7 @@ def load_resized(path: str | Path, size: int) -> np.ndarray:
         raise UnreadableImage(path, f"{kind}: {msg}") from None
     except (SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise UnreadableImage(path, f"corrupt: {exc}") from None
-    img = Image.fromarray(arr)
-    if img.size != (size, size):
-        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(img, dtype=np.uint8)
+    return arr
 
 
 def _to_gray_uint8(im: Image.Image) -> np.ndarray:

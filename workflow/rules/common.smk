@@ -24,6 +24,14 @@ CONDITIONS = list(config["conditions"])
 SHARDS = list(range(config["preprocess"]["shards"]))
 PKG = SRC / "cxr_cbir"
 
+SEG = config.get("segmentation") or {}
+SEG_MEMBERS = list(SEG.get("members", {}))
+LUNG_MASK = config.get("lung_mask", "none")
+# The cache every retrieval method and SSIM reads: masked by the lung ensemble or not.
+CACHE_DIR = f"{OUT}/cache" if LUNG_MASK == "none" else f"{OUT}/cache/lung-{LUNG_MASK}"
+CACHE_IMAGES = f"{CACHE_DIR}/images.npy"
+CACHE_INDEX = f"{CACHE_DIR}/index.parquet"
+
 # Catalogue-ranking methods scored by nDCG; later stages append their own.
 RANKING_METHODS = ["ssim", "random"]
 
@@ -72,6 +80,27 @@ def expert_rankings_input(wildcards):
     return [path] if path else []
 
 
+def seg_member(name):
+    return dict(SEG["members"][name])
+
+
+def seg_pair_inputs(wildcards):
+    """Demo: the manifest (phantom masks in the sidecar); real: the lung-masks metadata."""
+    if SEG["pairs"] == "demo":
+        return {"manifest": f"{OUT}/data/manifest.parquet"}
+    return {"metadata": f"{SEG['masks_root']}/metadata.csv"}
+
+
+def seg_data_settings():
+    keys = ("pairs", "masks_root", "datasets", "holdout_fraction", "image_size")
+    keys += ("max_train_pairs", "max_holdout_pairs")
+    return {k: SEG.get(k) for k in keys} | {"root": ROOT}
+
+
+def seg_train_settings():
+    return {k: SEG.get(k) for k in ("epochs", "batch_size", "lr")}
+
+
 def ranking_files(condition):
     return {m: f"{OUT}/rankings/{condition}/{m}.csv" for m in RANKING_METHODS}
 
@@ -86,7 +115,22 @@ def report_outputs():
         f"{OUT}/evaluation/ndcg_summary.csv",
         f"{OUT}/evaluation/ndcg_boxplot.png",
         *expand(f"{OUT}/evaluation/topk_{{condition}}.png", condition=CONDITIONS),
+        *segmentation_outputs(),
     ]
+
+
+def segmentation_outputs():
+    if not SEG:
+        return []
+    out = [
+        f"{OUT}/segmentation/dice.csv",
+        f"{OUT}/segmentation/dice_summary.csv",
+        f"{OUT}/segmentation/gallery.png",
+        f"{OUT}/segmentation/no_lung.csv",
+    ]
+    if LUNG_MASK != "none":
+        out.append(f"{CACHE_DIR}/examples.png")
+    return out
 
 
 def final_targets():

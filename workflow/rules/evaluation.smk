@@ -57,8 +57,8 @@ rule topk_panel:
         expert=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
         methods=lambda wc: ranking_files(wc.condition).values(),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
-        images=f"{OUT}/cache/images.npy",
-        index=f"{OUT}/cache/index.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
         code=code("figures.py"),
     output:
         report(

@@ -4,8 +4,8 @@
 rule rank_ssim:
     input:
         rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
-        images=f"{OUT}/cache/images.npy",
-        index=f"{OUT}/cache/index.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
         code=code("ssim_ranking.py", "retrieval.py", "cache.py"),
     output:
         f"{OUT}/rankings/{{condition}}/ssim.csv",

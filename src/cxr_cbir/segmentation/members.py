@@ -1,0 +1,46 @@
+"""Ensemble members: segmentation-models-pytorch networks from random init or local weights.
+
+``encoder_weights=None`` always: nothing is downloaded. smp's EfficientNet encoders
+set BatchNorm momentum to 0.01, which leaves running statistics near their initial
+values after a short training from scratch (a model then scores ~0 in eval mode); the
+momentum is raised to 0.1 here, and the statistics are re-estimated after training.
+"""
+
+from __future__ import annotations
+
+import segmentation_models_pytorch as smp
+import torch
+
+from ..errors import InputError
+from ..torch_utils import load_state_dict_file
+
+ARCHITECTURES = (
+    "Unet",
+    "UnetPlusPlus",
+    "FPN",
+    "DeepLabV3Plus",
+    "MAnet",
+    "Linknet",
+    "PSPNet",
+    "PAN",
+)
+
+
+def build_member(arch: str, encoder: str, weights: str | None = None) -> torch.nn.Module:
+    """A one-channel-in, one-logit-out segmentation network."""
+    if arch not in ARCHITECTURES:
+        raise InputError(f"segmentation member: unknown architecture {arch!r}; use {ARCHITECTURES}")
+    try:
+        model = getattr(smp, arch)(
+            encoder_name=encoder, encoder_weights=None, in_channels=1, classes=1
+        )
+    except (KeyError, ValueError) as exc:
+        raise InputError(
+            f"segmentation member {arch}: unknown encoder {encoder!r} ({exc})"
+        ) from None
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = 0.1
+    if weights:
+        load_state_dict_file(model, weights)
+    return model

@@ -1,0 +1,119 @@
+"""Image / lung-mask training pairs: the demo's phantom masks or ../shared/data/lung-masks.
+
+Pairs are split by patient: the held-out part is never seen in training. Images and
+masks are decoded once, resized to the segmentation size, and stored in one ``.npz``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..imaging import UnreadableImage, load_resized
+from ..io_utils import read_table, safe_join
+from ..splits import group_split
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = ["pair_id", "image", "mask", "patient", "dataset", "split"]
+
+
+def demo_pairs(manifest: pd.DataFrame, root: str, max_train: int, max_holdout: int, seed: int):
+    """Frontal demo films with their phantom lung masks; the official test split is held out."""
+    frontal = manifest[manifest["view"].isin(["PA", "AP"])]
+    rows = []
+    for r in frontal.itertuples(index=False):
+        rows.append(
+            {
+                "pair_id": r.image_id,
+                "image": str(safe_join(root, r.path, where=f"image {r.image_id}")),
+                "mask": str(Path(root) / "sidecar" / "lung_masks" / f"{r.image_id}.png"),
+                "patient": str(r.subject_id),
+                "dataset": "demo",
+                "split": "holdout" if r.split_official == "test" else "train",
+            }
+        )
+    pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    return _cap(pairs, {"train": max_train, "holdout": max_holdout}, seed)
+
+
+def lung_mask_pairs(
+    masks_root: str,
+    holdout_fraction: float,
+    seed: int,
+    datasets: list[str] | None,
+    max_train: int,
+    max_holdout: int,
+):
+    """Pairs from the lung-masks folder, split by patient (stratified by source dataset)."""
+    meta_path = Path(masks_root) / "metadata.csv"
+    meta = read_table(meta_path, ["file", "dataset", "patient_id"], dtype=str)
+    if datasets:
+        unknown = sorted(set(datasets) - set(meta["dataset"]))
+        if unknown:
+            raise InputError(f"segmentation.datasets: {unknown} not in {meta_path}")
+        meta = meta[meta["dataset"].isin(datasets)]
+    split = group_split(
+        meta.assign(group=meta["patient_id"]),
+        {"train": 1 - holdout_fraction, "test": holdout_fraction},
+        seed,
+        stratify="dataset",
+    )
+    pairs = pd.DataFrame(
+        {
+            "pair_id": meta["file"].str.rsplit(".", n=1).str[0],
+            "image": [
+                str(safe_join(masks_root, f"images/{f}", where=f"{meta_path} row {i + 2}"))
+                for i, f in enumerate(meta["file"])
+            ],
+            "mask": [
+                str(safe_join(masks_root, f"masks/{f}", where=f"{meta_path} row {i + 2}"))
+                for i, f in enumerate(meta["file"])
+            ],
+            "patient": meta["patient_id"],
+            "dataset": meta["dataset"],
+            "split": split.map({"train": "train", "test": "holdout"}).to_numpy(),
+        }
+    )
+    return _cap(pairs, {"train": max_train, "holdout": max_holdout}, seed)
+
+
+def _cap(pairs: pd.DataFrame, caps: dict[str, int], seed: int) -> pd.DataFrame:
+    """Keep at most ``caps[split]`` pairs of each split (0 = all), by a seeded draw."""
+    parts = []
+    for split, g in pairs.groupby("split"):
+        cap = caps.get(split) or 0
+        if cap and len(g) > cap:
+            g = g.sample(n=cap, random_state=seed)
+        parts.append(g)
+    out = pd.concat(parts).sort_values(["split", "pair_id"]).reset_index(drop=True)
+    for split in ("train", "holdout"):
+        if not (out["split"] == split).any():
+            raise InputError(f"segmentation pairs: the {split} part is empty")
+    return out
+
+
+def load_pairs(pairs: pd.DataFrame, size: int):
+    """Decode images and masks at ``size``; returns (kept pairs, images, masks, rejected)."""
+    images, masks, keep, rejected = [], [], [], []
+    for i, r in enumerate(pairs.itertuples(index=False)):
+        try:
+            img = load_resized(r.image, size)
+            msk = load_resized(r.mask, size) > 127
+        except UnreadableImage as exc:
+            log.warning("pair %s rejected: %s", r.pair_id, exc)
+            rejected.append((r.pair_id, exc.path, exc.reason))
+            continue
+        images.append(img)
+        masks.append(msk.astype(np.uint8))
+        keep.append(i)
+    return (
+        pairs.iloc[keep].reset_index(drop=True),
+        np.stack(images),
+        np.stack(masks),
+        pd.DataFrame(rejected, columns=["image_id", "path", "reason"]),
+    )

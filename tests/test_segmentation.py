@@ -1,0 +1,119 @@
+"""Lung segmentation: Dice, post-processing, lung-mask modes, a member that learns, resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from cxr_cbir.demo.phantom import Finding, Patient, Pose, render
+from cxr_cbir.errors import InputError
+from cxr_cbir.lung_crop import apply_mode
+from cxr_cbir.segmentation.members import build_member
+from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
+from cxr_cbir.segmentation.train import predict_probs, train_member
+from cxr_cbir.torch_utils import load_checkpoint
+
+
+def test_dice_by_hand():
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:2] = True  # 8 pixels
+    b[1:3] = True  # 8 pixels, 4 shared
+    assert dice(a, b) == pytest.approx(2 * 4 / 16)
+    assert dice(a, a) == 1.0
+    assert dice(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
+    assert dice(a, np.zeros((4, 4))) == 0.0
+
+
+def test_clean_mask_keeps_two_largest_and_fills_holes():
+    m = np.zeros((40, 40), bool)
+    m[5:30, 3:15] = True  # left lung, 300 px
+    m[5:30, 22:36] = True  # right lung, 350 px
+    m[15:18, 8:11] = False  # a hole
+    m[35:38, 35:38] = True  # a speck, 9 px
+    m[33:37, 18:21] = True  # a third blob, 12 px
+    out = clean_mask(m)
+    assert out[16, 9] and not out[36, 36] and not out[34, 19]
+    assert out.sum() == 300 + 350
+
+
+def test_ensemble_mask_averages_members():
+    probs = np.zeros((3, 20, 20), np.float32)
+    probs[0, 2:10, 2:10] = 0.9
+    probs[1, 2:10, 2:10] = 0.8
+    probs[2, 2:10, 2:10] = 0.1  # disagrees: mean still 0.6
+    probs[0, 12:18, 12:18] = 0.9  # only one member: mean 0.3
+    out = ensemble_mask(probs, 0.5)
+    assert out[2:10, 2:10].all() and not out[12:18, 12:18].any()
+
+
+def test_lung_mask_modes():
+    img = np.full((100, 80), 200, np.uint8)
+    mask = np.zeros((50, 40), bool)
+    mask[10:40, 10:30] = True  # rows 20..80, cols 20..60 at full size
+    none = apply_mode(img, mask, "none", 32)
+    masked = apply_mode(img, mask, "mask", 100)
+    cropped = apply_mode(img, mask, "crop+mask", 32)
+    assert none.shape == (32, 32) and (none == 200).all()
+    assert masked[0, 0] == 0 and masked[50, 40] == 200
+    # cropped to the lungs (+5% margin): the lung fills nearly the whole image
+    assert cropped.shape == (32, 32) and (cropped > 0).mean() > 0.7
+    # no lung found: the full image is kept
+    assert (apply_mode(img, np.zeros((50, 40), bool), "crop+mask", 32) == 200).all()
+
+
+def test_unknown_member_settings_are_refused():
+    with pytest.raises(InputError, match="unknown architecture"):
+        build_member("Segformer9", "efficientnet-b0")
+    with pytest.raises(InputError, match="unknown encoder"):
+        build_member("Unet", "efficientnet-b99")
+
+
+def _phantom_pairs(n, size=64, seed=0):
+    rng = np.random.default_rng(seed)
+    images, masks = [], []
+    for _ in range(n):
+        ph = render(size, size, "PA", Patient.sample(rng), Finding(), Pose.sample(rng), rng)
+        images.append((ph.image * 255).astype(np.uint8))
+        masks.append(ph.lung_mask.astype(np.uint8))
+    return np.stack(images), np.stack(masks)
+
+
+def test_member_loss_falls_and_predicts_lungs(tmp_path):
+    torch.set_num_threads(2)
+    images, masks = _phantom_pairs(16)
+    model, history = train_member(
+        "Unet",
+        "efficientnet-b0",
+        images,
+        masks,
+        epochs=4,
+        batch_size=8,
+        lr=3e-3,
+        seed=0,
+        checkpoint=tmp_path / "ckpt.pt",
+    )
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    probs = predict_probs(model, images[:4], 4, "cpu")
+    assert probs.shape == (4, 64, 64) and 0 <= probs.min() and probs.max() <= 1
+
+
+def test_killed_training_resumes_to_the_same_weights(tmp_path):
+    torch.set_num_threads(2)
+    images, masks = _phantom_pairs(8, seed=1)
+    kw = dict(
+        arch="DeepLabV3Plus",
+        encoder="efficientnet-b0",
+        images=images,
+        masks=masks,
+        batch_size=4,
+        lr=1e-3,
+        seed=3,
+    )
+    straight, _ = train_member(epochs=2, checkpoint=tmp_path / "a.pt", **kw)
+    # "killed" after epoch 1: only the checkpoint of epoch 1 survives; rerun to 2 epochs
+    train_member(epochs=1, checkpoint=tmp_path / "b.pt", **kw)
+    assert int(load_checkpoint(tmp_path / "b.pt")["epoch"]) == 0
+    resumed, history = train_member(epochs=2, checkpoint=tmp_path / "b.pt", **kw)
+    assert history["epoch"].tolist() == [1, 2]
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k

@@ -1,0 +1,145 @@
+# Lung segmentation ensemble (Zhong et al.): five smp members, each its own GPU job,
+# averaged and cleaned up; Dice on held-out pairs; masks applied to the retrieval cache.
+
+
+rule seg_pairs:
+    input:
+        unpack(seg_pair_inputs),
+        code=code("segmentation/pairs.py", "imaging.py", "splits.py"),
+    output:
+        table=f"{OUT}/segmentation/pairs.parquet",
+        arrays=f"{OUT}/segmentation/pairs.npz",
+        rejected=f"{OUT}/segmentation/rejected_pairs.csv",
+    log:
+        f"{OUT}/logs/seg_pairs.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        seg=seg_data_settings(),
+        seed=config["seed"],
+    script:
+        "../scripts/seg_pairs.py"
+
+
+rule seg_train:
+    input:
+        table=f"{OUT}/segmentation/pairs.parquet",
+        arrays=f"{OUT}/segmentation/pairs.npz",
+        weights=lambda wc: seg_member(wc.member).get("weights") or [],
+        code=code("segmentation/train.py", "segmentation/members.py", "torch_utils.py"),
+    output:
+        model=f"{OUT}/segmentation/members/{{member}}/model.pt",
+        history=f"{OUT}/segmentation/members/{{member}}/history.csv",
+        holdout=f"{OUT}/segmentation/members/{{member}}/holdout_probs.npy",
+    log:
+        f"{OUT}/logs/seg_train_{{member}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_train_{{member}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        member=lambda wc: seg_member(wc.member),
+        train=seg_train_settings(),
+        seed=config["seed"],
+        checkpoint=lambda wc: f"{OUT}/segmentation/members/{wc.member}/checkpoint.pt",
+    script:
+        "../scripts/seg_train.py"
+
+
+rule seg_evaluate:
+    input:
+        table=f"{OUT}/segmentation/pairs.parquet",
+        arrays=f"{OUT}/segmentation/pairs.npz",
+        probs=expand(
+            f"{OUT}/segmentation/members/{{member}}/holdout_probs.npy",
+            member=SEG_MEMBERS,
+        ),
+        code=code("segmentation/postprocess.py", "figures.py"),
+    output:
+        dice=report(
+            f"{OUT}/segmentation/dice.csv",
+            caption="../report/seg_dice.rst",
+            category="Segmentation",
+        ),
+        summary=report(
+            f"{OUT}/segmentation/dice_summary.csv",
+            caption="../report/seg_summary.rst",
+            category="Segmentation",
+        ),
+        gallery=report(
+            f"{OUT}/segmentation/gallery.png",
+            caption="../report/seg_gallery.rst",
+            category="Segmentation",
+        ),
+    log:
+        f"{OUT}/logs/seg_evaluate.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        members=SEG_MEMBERS,
+        threshold=config.get("segmentation", {}).get("threshold", 0.5),
+    script:
+        "../scripts/seg_evaluate.py"
+
+
+rule seg_apply:
+    input:
+        images=f"{OUT}/cache/images.parquet",
+        index=f"{OUT}/cache/index.parquet",
+        models=expand(
+            f"{OUT}/segmentation/members/{{member}}/model.pt", member=SEG_MEMBERS
+        ),
+        code=code(
+            "segmentation/postprocess.py", "segmentation/members.py", "imaging.py"
+        ),
+    output:
+        masks=f"{OUT}/segmentation/retrieval_masks.npz",
+        no_lung=report(
+            f"{OUT}/segmentation/no_lung.csv",
+            caption="../report/seg_no_lung.rst",
+            category="Segmentation",
+        ),
+    log:
+        f"{OUT}/logs/seg_apply.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_apply.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        root=ROOT,
+        members={m: seg_member(m) for m in SEG_MEMBERS},
+        size=config.get("segmentation", {}).get("image_size"),
+        threshold=config.get("segmentation", {}).get("threshold", 0.5),
+    script:
+        "../scripts/seg_apply.py"
+
+
+rule lung_mask_cache:
+    input:
+        images=f"{OUT}/cache/images.parquet",
+        index=f"{OUT}/cache/index.parquet",
+        masks=f"{OUT}/segmentation/retrieval_masks.npz",
+        code=code("lung_crop.py", "imaging.py"),
+    output:
+        images=f"{OUT}/cache/lung-{{mode}}/images.npy",
+        index=f"{OUT}/cache/lung-{{mode}}/index.parquet",
+        examples=report(
+            f"{OUT}/cache/lung-{{mode}}/examples.png",
+            caption="../report/lung_mask_examples.rst",
+            category="Segmentation",
+        ),
+    log:
+        f"{OUT}/logs/lung_mask_cache_{{mode}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        root=ROOT,
+        size=config["preprocess"]["image_size"],
+    script:
+        "../scripts/lung_mask_cache.py"

@@ -1,0 +1,51 @@
+"""Segment every cached retrieval film with the trained ensemble."""
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from cxr_cbir import runlog
+from cxr_cbir.imaging import load_resized
+from cxr_cbir.io_utils import atomic_path, safe_join, write_csv
+from cxr_cbir.segmentation.members import build_member
+from cxr_cbir.segmentation.postprocess import ensemble_mask
+from cxr_cbir.segmentation.train import predict_probs
+from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+
+log = runlog.setup(snakemake.log[0])
+set_threads(snakemake.threads)
+device = pick_device()
+size, thr = snakemake.params.size, snakemake.params.threshold
+models = []
+for member, path in zip(snakemake.params.members.values(), snakemake.input.models, strict=True):
+    model = build_member(member["arch"], member["encoder"]).to(device)
+    model.load_state_dict(load_checkpoint(path, map_location=device))
+    models.append(model.eval())
+index = pd.read_parquet(snakemake.input.index)
+paths = pd.read_parquet(snakemake.input.images).set_index("image_id")["path"]
+ids = index["image_id"].tolist()
+masks = np.zeros((len(ids), size, size), np.uint8)
+no_lung = []
+batch = 16
+for start in tqdm(range(0, len(ids), batch), desc="segment", mininterval=5):
+    chunk = ids[start : start + batch]
+    imgs = np.stack([load_resized(safe_join(snakemake.params.root, paths[i]), size) for i in chunk])
+    with torch.inference_mode():
+        probs = np.stack([predict_probs(m, imgs, batch, device) for m in models], axis=1)
+    for j, image_id in enumerate(chunk):
+        mask = ensemble_mask(probs[j], thr)
+        if not mask.any():
+            log.warning("no lung found in %s: the full image is kept", image_id)
+            no_lung.append((image_id, paths[image_id]))
+        masks[start + j] = mask
+log.info("segmented %d films; no lung found in %d", len(ids), len(no_lung))
+write_csv(pd.DataFrame(no_lung, columns=["image_id", "path"]), snakemake.output.no_lung)
+
+
+def _save(tmp):
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, ids=np.array(ids, dtype=str), masks=masks)
+
+
+atomic_path(snakemake.output.masks, _save)
