@@ -12,6 +12,8 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
         REPO / "config/covid-chestxray.yaml",
         tmp_path / "real.yaml",
         data__root=str(shared_data / "cxr-real"),
+        segmentation__masks_root=str(shared_data / "lung-masks"),
+        lung_mask="none",  # the segmentation stage has its own smoke test below
     )
     out = tmp_path / "results/covid-chestxray"
     run_snakemake(
