@@ -30,6 +30,8 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/segmentation.smk"
 include: "workflow/rules/catalogues.smk"
 include: "workflow/rules/ssim.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/metric.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/report.smk"
 

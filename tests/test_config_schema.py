@@ -63,3 +63,23 @@ def test_workflow_refuses_invalid_config_before_any_job(tmp_path):
         "config key 'catalogues.size': 'ten' is not of type 'integer'" in proc.stdout + proc.stderr
     )
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        ({"cnn": "cnn:effusion"}, "cannot start from itself|initialisation cycle"),
+        ({"cnn": "resnet:effusion"}, "is not 'random'"),
+        ({"cnn": "cnn:nowhere"}, "is not 'random'"),
+    ],
+)
+def test_init_chain_errors_name_the_key(demo_config, init, message):
+    demo_config["conditions"]["effusion"]["init"] = init
+    with pytest.raises(InputError, match="conditions.effusion.init.cnn.*(" + message + ")"):
+        validate_config(demo_config, SCHEMA)
+
+
+def test_init_cycle_across_conditions(demo_config):
+    demo_config["conditions"]["effusion"]["init"] = {"cnn": "cnn:pneumonia"}
+    with pytest.raises(InputError, match="initialisation cycle"):
+        validate_config(demo_config, SCHEMA)

@@ -16,7 +16,17 @@ def test_tiny_run_writes_the_result_contract(tiny_run):
     out = tiny_run / "results" / "tiny"
     ndcg = pd.read_csv(out / "evaluation/ndcg.csv", dtype={"query_id": str})
     assert list(ndcg.columns) == ["condition", "method", "query_id", "k", "ndcg"]
-    assert set(ndcg["method"]) == {"ssim", "random", "rater:R2"}
+    assert set(ndcg["method"]) == {
+        "ssim",
+        "random",
+        "rater:R2",
+        "cnn",
+        "ig",
+        "att",
+        "cnn_ig",
+        "dml",
+        "ce",
+    }
     assert set(ndcg["condition"]) == {"effusion", "pneumonia"}
     assert set(ndcg["k"]) == {6, 3}
     assert ndcg["ndcg"].between(0, 1).all()
@@ -117,25 +127,21 @@ def test_tiny_run_segments_and_masks(tiny_run):
     assert not (out / "segmentation/members/unet_b0/checkpoint.pt").exists()
 
 
+MODEL_JOBS = {
+    "train_classifier": 6,
+    "saliency": 2,
+    "embed": 8,
+    "rank_embedding": 8,
+    "classification_report": 1,
+}
+RETRIEVAL_JOBS = {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1}
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        (
-            "none",
-            {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1},
-        ),
-        (
-            "crop",
-            {
-                "lung_mask_cache": 1,
-                "rank_ssim": 2,
-                "topk_panel": 2,
-                "ndcg": 1,
-                "ndcg_plot": 1,
-                "report": 1,
-                "all": 1,
-            },
-        ),
+        ("none", MODEL_JOBS | RETRIEVAL_JOBS),
+        ("crop", {"lung_mask_cache": 1} | MODEL_JOBS | RETRIEVAL_JOBS),
     ],
 )
 def test_lung_mask_switch_reruns_only_its_dependants(tiny_run, tmp_path, mode, expected):
@@ -152,5 +158,56 @@ def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):
         tiny_run / "tiny.yaml", tmp_path / "c.yaml", segmentation__members=members
     )
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
-    assert jobs["seg_train"] == 1 and jobs["seg_apply"] == 1 and jobs["lung_mask_cache"] == 1
-    assert jobs["rank_ssim"] == 2 and "seg_pairs" not in jobs and "cache_shard" not in jobs
+    seg = {"seg_train": 1, "seg_apply": 1, "seg_evaluate": 1, "lung_mask_cache": 1}
+    assert jobs == seg | MODEL_JOBS | RETRIEVAL_JOBS
+
+
+def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run, tmp_path):
+    changed = write_config(
+        tiny_run / "tiny.yaml",
+        tmp_path / "c.yaml",
+        models__saliency={"method": "input_x_gradient", "batch_size": 8},
+    )
+    jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
+    assert jobs == {
+        "saliency": 2,
+        "train_classifier": 2,
+        "embed": 4,
+        "rank_embedding": 4,
+        "classification_report": 1,
+        "topk_panel": 2,
+        "ndcg": 1,
+        "ndcg_plot": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_every_method_ranks_every_catalogue(tiny_run):
+    out = tiny_run / "results/tiny"
+    metrics = pd.read_csv(out / "classification/metrics.csv")
+    columns = ["condition", "model", "split", "f1", "precision", "recall", "auc"]
+    assert list(metrics.columns) == columns
+    assert len(metrics) == 2 * 3 * 2  # conditions x models x (validate, test)
+    for cond in ("effusion", "pneumonia"):
+        maps = np.load(out / f"saliency/{cond}/maps.npy").astype(np.float32)
+        cohort = pd.read_parquet(out / f"data/{cond}/cohort.parquet")
+        assert maps.shape == (len(cohort), 64, 64)
+        assert maps.min() >= 0 and np.allclose(maps.reshape(len(maps), -1).max(1), 1, atol=1e-3)
+        emb = np.load(out / f"embeddings/{cond}/cnn.npz")
+        assert emb["vectors"].shape == (len(cohort), 1024)
+
+
+def test_metric_learning_tables(tiny_run):
+    out = tiny_run / "results/tiny"
+    recall = pd.read_csv(out / "retrieval/recall_at_k.csv")
+    assert list(recall.columns) == ["model", "class", "k", "recall"]
+    assert set(recall["model"]) == {"dml", "ce", "random"}
+    assert set(recall["k"]) == {1, 2, 4, 10} and recall["recall"].between(0, 1).all()
+    knn = pd.read_csv(out / "retrieval/knn_diagnosis.csv")
+    assert list(knn.columns) == ["model", "metric", "class", "value"]
+    assert {"accuracy", "sensitivity", "ppv"} <= set(knn["metric"])
+    auc = pd.read_csv(out / "prognosis/auc.csv")
+    assert list(auc.columns) == ["features", "fold", "auc"]
+    assert set(auc["features"]) == {"image", "image+clinical", "clinical"}
+    assert auc.groupby("features").size().eq(3).all()

@@ -50,6 +50,9 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             )
     if config["split"]["method"] == "group" and "fractions" not in config["split"]:
         raise InputError("config key 'split.fractions': required when split.method is 'group'")
+    _check_models(config)
+    if config.get("prognosis") and not config.get("metric_learning"):
+        raise InputError("config key 'prognosis': needs 'metric_learning' (its image features)")
     seg = config.get("segmentation")
     if config.get("lung_mask", "none") != "none" and not seg:
         raise InputError(
@@ -62,3 +65,40 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if "demo" in config and config["data"]["format"] != "mimic":
         raise InputError("config key 'demo': the demo archive is written in the 'mimic' layout")
     return config
+
+
+def _check_models(config: dict) -> None:
+    """Every condition has a training recipe; init chains name known models, no cycles."""
+    methods = (config.get("models") or {}).get("methods", [])
+    if not methods:
+        return
+    conditions = config["conditions"]
+    for name, cond in conditions.items():
+        if "train" not in cond:
+            raise InputError(f"config key 'conditions.{name}.train': required when models are run")
+    edges = {}
+    for name, cond in conditions.items():
+        for model, init in (cond.get("init") or {}).items():
+            if init == "random" or ("/" in init or init.endswith((".pt", ".pth"))):
+                continue
+            other_model, _, other_cond = init.partition(":")
+            if other_model not in ("cnn", "ig", "att") or other_cond not in conditions:
+                raise InputError(
+                    f"config key 'conditions.{name}.init.{model}': {init!r} is not 'random', "
+                    "'<cnn|ig|att>:<condition>' or a weights file path"
+                )
+            edges[(model, name)] = (other_model, other_cond)
+    for start in edges:
+        seen, node = {start}, edges[start]
+        while node in edges:
+            if node in seen or edges[node] == start:
+                raise InputError(
+                    f"config key 'conditions.{start[1]}.init.{start[0]}': initialisation cycle"
+                )
+            seen.add(node)
+            node = edges[node]
+        if node == start:
+            raise InputError(
+                f"config key 'conditions.{start[1]}.init.{start[0]}': "
+                "a model cannot start from itself"
+            )

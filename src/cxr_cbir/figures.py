@@ -142,3 +142,81 @@ def lung_mask_examples(before, masks, after, mode: str, path: str) -> None:
     axes[1][0].set_ylabel(mode, fontsize=8)
     fig.tight_layout()
     _save(fig, path)
+
+
+def saliency_gallery(images, maps, labels, method: str, path: str, n: int = 4) -> None:
+    """Image, saliency map and overlay for positives and negatives of a condition."""
+    labels = np.asarray(labels)
+    picks = list(np.flatnonzero(labels == 1)[: n // 2]) + list(
+        np.flatnonzero(labels == 0)[: n // 2]
+    )
+    fig, axes = plt.subplots(len(picks), 3, figsize=(6.6, 2.3 * len(picks)), squeeze=False)
+    for row, j in enumerate(picks):
+        m = np.asarray(maps[j], np.float32)
+        axes[row][0].imshow(images[j], cmap="gray", vmin=0, vmax=255)
+        axes[row][0].set_ylabel(f"y={labels[j]}", fontsize=9)
+        axes[row][1].imshow(m, cmap="hot")
+        axes[row][2].imshow(images[j], cmap="gray", vmin=0, vmax=255)
+        axes[row][2].imshow(np.abs(m), cmap="jet", alpha=0.45)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, title in zip(axes[0], ("image", method, "overlay"), strict=True):
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def training_curves(histories: pd.DataFrame, path: str) -> None:
+    """Training loss and validation F1 per epoch, one line per condition and model."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for (cond, model), g in histories.groupby(["condition", "model"]):
+        axes[0].plot(g["epoch"], g["train_loss"], marker="o", label=f"{cond}/{model}")
+        axes[1].plot(g["epoch"], g["val_f1"], marker="o", label=f"{cond}/{model}")
+        kept = g[g["kept"].astype(bool)]
+        axes[1].scatter(kept["epoch"], kept["val_f1"], s=120, facecolors="none", edgecolors="k")
+    axes[0].set_title("training loss")
+    axes[1].set_title("validation F1 (circled: epoch kept)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def attention_gallery(images, masks, classes, path: str) -> None:
+    """Test films with the metric model's spatial attention mask overlaid."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(2.0 * n, 4.3), squeeze=False)
+    for j in range(n):
+        axes[0][j].imshow(images[j], cmap="gray", vmin=0, vmax=255)
+        axes[0][j].set_title(classes[j], fontsize=8)
+        m = np.asarray(Image.fromarray(masks[j].astype(np.float32)).resize(images[j].shape[::-1]))
+        axes[1][j].imshow(images[j], cmap="gray", vmin=0, vmax=255)
+        axes[1][j].imshow(m, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        for ax in (axes[0][j], axes[1][j]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[1][0].set_ylabel("attention", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def roc_figure(curves: dict, summary: pd.DataFrame, path: str) -> None:
+    """Mean ROC per feature set with a +-1 sd band (Zhong et al., Fig. 6)."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    auc = summary.set_index("features")
+    for name, (grid, tprs) in curves.items():
+        if len(tprs) == 0:
+            continue
+        mean, sd = tprs.mean(0), tprs.std(0)
+        label = f"{name}: AUC {auc.loc[name, 'mean']:.2f} ± {auc.loc[name, 'sd']:.2f}"
+        ax.plot(grid, mean, label=label)
+        ax.fill_between(grid, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    _save(fig, path)

@@ -39,3 +39,24 @@ def count_table(cohorts: dict[str, pd.DataFrame]) -> pd.DataFrame:
         for (split, label), n in df.groupby(["split", "label"]).size().items():
             rows.append({"condition": condition, "split": split, "label": int(label), "n": int(n)})
     return pd.DataFrame(rows, columns=["condition", "split", "label", "n"])
+
+
+def class_filter(
+    df: pd.DataFrame, column: str, classes: list[str], views: list[str], source: str = "manifest"
+) -> pd.DataFrame:
+    """Films of the allowed views whose ``column`` is in ``classes``; ``label`` = class index."""
+    if column not in df.columns:
+        raise InputError(
+            f"{source}: class column {column!r} not found; available: {sorted(df.columns)}"
+        )
+    kept = view_filter(df, views)
+    kept = kept[kept[column].astype(str).isin(classes)]
+    empty = [c for c in classes if not (kept[column].astype(str) == c).any()]
+    if empty:
+        raise InputError(
+            f"metric_learning.classes: no film left of class(es) {empty} in {column!r}"
+        )
+    label = kept[column].astype(str).map({c: i for i, c in enumerate(classes)})
+    return kept.assign(label=label.astype(int), class_name=kept[column].astype(str)).reset_index(
+        drop=True
+    )

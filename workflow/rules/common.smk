@@ -32,8 +32,17 @@ CACHE_DIR = f"{OUT}/cache" if LUNG_MASK == "none" else f"{OUT}/cache/lung-{LUNG_
 CACHE_IMAGES = f"{CACHE_DIR}/images.npy"
 CACHE_INDEX = f"{CACHE_DIR}/index.parquet"
 
-# Catalogue-ranking methods scored by nDCG; later stages append their own.
-RANKING_METHODS = ["ssim", "random"]
+# Catalogue-ranking methods scored by nDCG: baselines, then the embedding methods.
+MODELS = config.get("models") or {}
+CLASSIFIERS = [m for m in ("cnn", "ig", "att") if m in MODELS.get("methods", [])]
+if "ig" in CLASSIFIERS or "cnn_ig" in MODELS.get("methods", []):
+    CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
+ML = config.get("metric_learning") or {}
+ML_METHODS = ["dml", "ce"] if ML else []
+EMBEDDING_METHODS = list(MODELS.get("methods", [])) + ML_METHODS
+# metric embeddings are compared by L2 (they are unit vectors), the CE baseline by cosine
+EMBEDDING_METRIC = {"dml": "l2", "ce": "cosine"}
+RANKING_METHODS = ["ssim", "random", *EMBEDDING_METHODS]
 
 
 def code(*modules):
@@ -101,6 +110,61 @@ def seg_train_settings():
     return {k: SEG.get(k) for k in ("epochs", "batch_size", "lr")}
 
 
+def init_weights(condition, model):
+    """The weights a classifier starts from: random, another trained model, or a file."""
+    init = config["conditions"][condition].get("init", {}).get(model, "random")
+    if init == "random":
+        return []
+    if ":" in init and "/" not in init:
+        other_model, other_condition = init.split(":", 1)
+        return [f"{OUT}/models/{other_condition}/{other_model}/model.pt"]
+    return [init]
+
+
+def classifier_inputs(wildcards):
+    """CNN and ATT train on cached images, IG on the condition's saliency maps."""
+    inputs = {"init": init_weights(wildcards.condition, wildcards.model)}
+    if wildcards.model == "ig":
+        inputs["maps"] = f"{OUT}/saliency/{wildcards.condition}/maps.npy"
+        inputs["map_ids"] = f"{OUT}/saliency/{wildcards.condition}/ids.parquet"
+    else:
+        inputs["images"] = CACHE_IMAGES
+        inputs["index"] = CACHE_INDEX
+    return inputs
+
+
+def embedding_inputs(wildcards):
+    """cnn / att: images; ig: maps; cnn_ig: the CNN on saliency maps (no retraining)."""
+    method = wildcards.method
+    model = "cnn" if method == "cnn_ig" else method
+    inputs = {"model": f"{OUT}/models/{wildcards.condition}/{model}/model.pt"}
+    if method in ("ig", "cnn_ig"):
+        inputs["maps"] = f"{OUT}/saliency/{wildcards.condition}/maps.npy"
+        inputs["map_ids"] = f"{OUT}/saliency/{wildcards.condition}/ids.parquet"
+    else:
+        inputs["images"] = CACHE_IMAGES
+        inputs["index"] = CACHE_INDEX
+    return inputs
+
+
+def embedding_file(wildcards):
+    if wildcards.method in ML_METHODS:
+        return f"{OUT}/embeddings/metric/{wildcards.method}.npz"
+    return f"{OUT}/embeddings/{wildcards.condition}/{wildcards.method}.npz"
+
+
+def cache_list_inputs():
+    """Every cohort the cache must hold: the conditions', and metric learning's."""
+    files = expand(f"{OUT}/data/{{condition}}/labels.parquet", condition=CONDITIONS)
+    if ML:
+        files.append(f"{OUT}/data/metric/labels.parquet")
+    return files
+
+
+def classifier_files(name):
+    return [f"{OUT}/models/{c}/{m}/{name}" for c in CONDITIONS for m in CLASSIFIERS]
+
+
 def ranking_files(condition):
     return {m: f"{OUT}/rankings/{condition}/{m}.csv" for m in RANKING_METHODS}
 
@@ -116,6 +180,8 @@ def report_outputs():
         f"{OUT}/evaluation/ndcg_boxplot.png",
         *expand(f"{OUT}/evaluation/topk_{{condition}}.png", condition=CONDITIONS),
         *segmentation_outputs(),
+        *model_outputs(),
+        *metric_outputs(),
     ]
 
 
@@ -130,6 +196,39 @@ def segmentation_outputs():
     ]
     if LUNG_MASK != "none":
         out.append(f"{CACHE_DIR}/examples.png")
+    return out
+
+
+def model_outputs():
+    if not CLASSIFIERS:
+        return []
+    out = [
+        f"{OUT}/classification/metrics.csv",
+        f"{OUT}/classification/f1_table.csv",
+        f"{OUT}/classification/training_curves.png",
+    ]
+    if "cnn" in CLASSIFIERS:
+        out += expand(f"{OUT}/saliency/{{condition}}/gallery.png", condition=CONDITIONS)
+    return out
+
+
+def metric_outputs():
+    if not ML:
+        return []
+    out = [
+        f"{OUT}/retrieval/recall_at_k.csv",
+        f"{OUT}/retrieval/knn_diagnosis.csv",
+        f"{OUT}/retrieval/recall_table.csv",
+        f"{OUT}/retrieval/knn_table.csv",
+    ]
+    if ML.get("attention", True):
+        out.append(f"{OUT}/retrieval/attention_maps.png")
+    if config.get("prognosis"):
+        out += [
+            f"{OUT}/prognosis/auc.csv",
+            f"{OUT}/prognosis/auc_summary.csv",
+            f"{OUT}/prognosis/roc.png",
+        ]
     return out
 
 

@@ -75,7 +75,7 @@ rule label_filter:
 
 rule cache_list:
     input:
-        expand(f"{OUT}/data/{{condition}}/labels.parquet", condition=CONDITIONS),
+        cache_list_inputs(),
     output:
         f"{OUT}/cache/images.parquet",
     log:

@@ -100,6 +100,31 @@ def _sample_finding(view: str, rng: np.random.Generator) -> Finding:
     return f
 
 
+def _finding_class(f: Finding) -> str:
+    """The study's main finding, for the metric-learning classes."""
+    if f.pneumonia > 0 and f.pneumonia >= f.effusion:
+        return "pneumonia"
+    if f.effusion > 0:
+        return "effusion"
+    return "normal"
+
+
+def _clinical(f: Finding, age: int, sex: str, rng: np.random.Generator) -> dict:
+    """Synthetic clinical fields and an intubation outcome tied to severity (20% missing)."""
+    worst = max(f.effusion, f.pneumonia)
+    logit = 5.0 * worst - 2.5 + 0.03 * (age - 60) + rng.normal(0, 0.7)
+    values = {
+        "age": float(age),
+        "sex": sex,
+        "offset": float(rng.integers(0, 15)),
+        "temperature": round(36.8 + 1.6 * f.pneumonia + rng.normal(0, 0.4), 1),
+        "pO2_saturation": round(97.0 - 9.0 * worst + rng.normal(0, 1.5), 1),
+    }
+    values = {k: (v if rng.random() > 0.2 else None) for k, v in values.items()}
+    values["intubated"] = "Y" if rng.random() < 1 / (1 + np.exp(-logit)) else "N"
+    return values
+
+
 def generate_archive(
     root: str | Path,
     n_subjects: int,
@@ -128,6 +153,8 @@ def generate_archive(
     probs = probs / probs.sum()
     for subject_id in tqdm(sorted(subjects.tolist()), desc="demo subjects", mininterval=2):
         patient = Patient.sample(rng)
+        age = int(rng.integers(25, 92))
+        sex = str(rng.choice(["M", "F"]))
         split = str(rng.choice(names, p=probs))
         n_studies = int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2]))
         base_date = 21000101 + int(rng.integers(0, 80)) * 10000 + int(rng.integers(1, 12)) * 100
@@ -138,6 +165,7 @@ def generate_archive(
             if rng.random() < (0.5 if frontal == "PA" else 0.15):
                 views.append("LATERAL")
             finding = _sample_finding(frontal, rng)
+            clinical = _clinical(finding, age, sex, rng)
             devices = patient.line_device or patient.ecg_leads > 0
             labels = {c: np.nan for c in CHEXPERT_LABELS}
             labels["Pleural Effusion"] = _noisy_label(finding.effusion > 0, finding.effusion, rng)
@@ -201,6 +229,8 @@ def generate_archive(
                         "effusion_side": f["effusion_side"],
                         "severity_pneumonia": f["pneumonia"],
                         "pneumonia_side": f["pneumonia_side"],
+                        "finding": _finding_class(finding),
+                        **clinical,
                         "body_width": patient.body_width,
                         "gamma": patient.gamma,
                         "broken": "",

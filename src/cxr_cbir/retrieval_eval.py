@@ -1,0 +1,127 @@
+"""Nearest-neighbour evaluation of an embedding: recall@k and distance-weighted KNN diagnosis.
+
+Test films are queries, the training films the searched set. A query is recalled at k
+when one of its k nearest neighbours shares its label. KNN (k = 10) votes with weights
+1 / (distance + eps). Random retrieval recall is the chance that k films drawn without
+replacement from the searched set include one of the query's class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+
+def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
+    q = np.asarray(queries, np.float64)
+    b = np.asarray(base, np.float64)
+    if metric == "cosine":
+        q = q / np.clip(np.linalg.norm(q, axis=1, keepdims=True), 1e-12, None)
+        b = b / np.clip(np.linalg.norm(b, axis=1, keepdims=True), 1e-12, None)
+        return 1.0 - q @ b.T
+    d2 = (q**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * q @ b.T
+    return np.sqrt(np.clip(d2, 0, None))
+
+
+def neighbours(queries, base, k: int, metric: str = "l2"):
+    """Indices and distances of the k nearest base vectors of every query, nearest first."""
+    d = _distances(queries, base, metric)
+    k = min(k, d.shape[1])
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return idx, np.take_along_axis(d, idx, axis=1)
+
+
+def recall_at_k(query_labels, base_labels, idx: np.ndarray, ks) -> dict[int, np.ndarray]:
+    """{k: per-query 0/1 hits}."""
+    same = np.asarray(base_labels)[idx] == np.asarray(query_labels)[:, None]
+    return {k: same[:, :k].any(axis=1).astype(float) for k in ks}
+
+
+def knn_predict(base_labels, idx: np.ndarray, dist: np.ndarray, n_classes: int, eps=1e-8):
+    """Distance-weighted vote of the neighbours in ``idx``."""
+    votes = np.zeros((len(idx), n_classes))
+    weights = 1.0 / (dist + eps)
+    labels = np.asarray(base_labels)[idx]
+    for c in range(n_classes):
+        votes[:, c] = (weights * (labels == c)).sum(axis=1)
+    return votes.argmax(axis=1)
+
+
+def random_recall(n_same: int, n_total: int, k: int) -> float:
+    """P(at least one of k films drawn without replacement from n_total is among n_same)."""
+    if k > n_total - n_same:
+        return 1.0
+    log_none = (
+        gammaln(n_total - n_same + 1)
+        - gammaln(n_total - n_same - k + 1)
+        - gammaln(n_total + 1)
+        + gammaln(n_total - k + 1)
+    )
+    return float(1.0 - np.exp(log_none))
+
+
+def evaluate(
+    model_name: str,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    train_vecs,
+    test_vecs,
+    classes: list[str],
+    metric: str,
+    ks=(1, 2, 4, 10),
+    knn_k: int = 10,
+    site_column: str | None = None,
+):
+    """Recall@k rows (model, class, k, recall) and KNN rows (model, metric, class, value)."""
+    idx, dist = neighbours(test_vecs, train_vecs, max(max(ks), knn_k), metric)
+    hits = recall_at_k(test["label"].to_numpy(), train["label"].to_numpy(), idx, ks)
+    recall_rows = []
+    for k in ks:
+        for c, name in enumerate(classes):
+            mask = test["label"].to_numpy() == c
+            if mask.any():
+                recall_rows.append((model_name, name, k, float(hits[k][mask].mean())))
+        recall_rows.append((model_name, "all", k, float(hits[k].mean())))
+    pred = knn_predict(train["label"].to_numpy(), idx[:, :knn_k], dist[:, :knn_k], len(classes))
+    truth = test["label"].to_numpy()
+    knn_rows = [(model_name, "accuracy", "all", float((pred == truth).mean()))]
+    for c, name in enumerate(classes):
+        tp = float(((pred == c) & (truth == c)).sum())
+        knn_rows.append((model_name, "sensitivity", name, tp / max((truth == c).sum(), 1)))
+        knn_rows.append(
+            (
+                model_name,
+                "ppv",
+                name,
+                tp / max((pred == c).sum(), 1) if (pred == c).any() else float("nan"),
+            )
+        )
+    if site_column and site_column in test.columns:
+        for site, g in test.groupby(site_column):
+            m = test.index.get_indexer(g.index)
+            knn_rows.append(
+                (model_name, f"accuracy@{site}", "all", float((pred[m] == truth[m]).mean()))
+            )
+    return (
+        pd.DataFrame(recall_rows, columns=["model", "class", "k", "recall"]),
+        pd.DataFrame(knn_rows, columns=["model", "metric", "class", "value"]),
+    )
+
+
+def random_recall_rows(
+    train: pd.DataFrame, test: pd.DataFrame, classes: list[str], ks=(1, 2, 4, 10)
+):
+    rows = []
+    n = len(train)
+    for k in ks:
+        per_query = []
+        for c, name in enumerate(classes):
+            n_same = int((train["label"] == c).sum())
+            r = random_recall(n_same, n, k)
+            n_q = int((test["label"] == c).sum())
+            if n_q:
+                rows.append(("random", name, k, r))
+                per_query += [r] * n_q
+        rows.append(("random", "all", k, float(np.mean(per_query))))
+    return pd.DataFrame(rows, columns=["model", "class", "k", "recall"])

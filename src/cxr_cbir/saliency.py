@@ -1,0 +1,116 @@
+"""Saliency maps of a trained DenseNet classifier: Deep Taylor (default) or other captum methods.
+
+Deep Taylor decomposition is LRP with the z+ rule (captum ``Alpha1_Beta0_Rule``, biases
+ignored as z+ prescribes) on convolutions and linear layers, relevance passed through
+BatchNorm unchanged (``IdentityRule``), pooling with captum's default epsilon rule.
+Two traps handled here:
+
+* captum multiplies the relevance by the output logit, so a negative logit flips the
+  map: relevance is divided by the logit again (a z+ map then sums to 1).
+* the first convolution sees signed (normalised) inputs, where z+ must treat positive
+  and negative inputs apart: R_x = x+ (W+)^T s + x- (W-)^T s with s = R / (W+ x+ + W- x-).
+  captum's rule clamps the weights only, so LRP runs on the network *after* the first
+  convolution, and this layer's rule is applied here by hand.
+
+The exported map (paper): relevance summed over the three input channels and scaled by
+its maximum absolute value, so it lies in [-1, 1] ([0, 1] for Deep Taylor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from captum.attr import LRP, DeepLift, GuidedGradCam, InputXGradient, IntegratedGradients
+from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, IdentityRule
+from torch import nn
+from tqdm import tqdm
+
+from .errors import InputError
+from .models.densenet import DenseNetClassifier, prepare
+
+METHODS = ("deep_taylor", "integrated_gradients", "deeplift", "input_x_gradient", "guided_gradcam")
+
+
+class _Body(nn.Module):
+    """The classifier after its first convolution (norm0 ... classifier)."""
+
+    def __init__(self, model: DenseNetClassifier) -> None:
+        super().__init__()
+        self.rest = nn.Sequential(*list(model.features.children())[1:])
+        self.relu, self.pool, self.classifier = model.relu, model.pool, model.classifier
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.pool(self.relu(self.rest(z))), 1))
+
+
+def _set_rules(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.rule = Alpha1_Beta0_Rule(set_bias_to_zero=True)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.rule = IdentityRule()
+        elif isinstance(m, (nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.MaxPool2d)):
+            m.rule = EpsilonRule()
+
+
+def _first_layer_zplus(conv: nn.Conv2d, x: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
+    """z+ for signed inputs: R_x = x+ (W+)^T s + x- (W-)^T s."""
+    xp = x.clamp(min=0).detach().requires_grad_(True)
+    xn = x.clamp(max=0).detach().requires_grad_(True)
+    wp, wn = conv.weight.clamp(min=0), conv.weight.clamp(max=0)
+    kw = {"stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation}
+    z = F.conv2d(xp, wp, **kw) + F.conv2d(xn, wn, **kw)
+    s = (relevance / (z + 1e-9)).detach()
+    gp, gn = torch.autograd.grad((z * s).sum(), (xp, xn))
+    return (xp * gp + xn * gn).detach()
+
+
+def deep_taylor(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor:
+    """Relevance (N, 3, H, W) of normalised inputs ``x``; non-negative, each map sums to ~1."""
+    model = model.eval()
+    conv0 = model.features.conv0
+    with torch.no_grad():
+        z0 = conv0(x)
+        logits = model(x).squeeze(1)
+    body = _Body(model).eval()
+    _set_rules(body)
+    rel_z0 = LRP(body).attribute(z0.clone().requires_grad_(True), target=0)
+    safe = torch.where(logits.abs() < 1e-12, torch.full_like(logits, 1e-12), logits)
+    rel_z0 = rel_z0 / safe.view(-1, 1, 1, 1)  # undo captum's scaling by the logit
+    with torch.enable_grad():
+        return _first_layer_zplus(conv0, x, rel_z0)
+
+
+def attribute(model: DenseNetClassifier, x: torch.Tensor, method: str) -> torch.Tensor:
+    """Attribution (N, 3, H, W) of the positive-class logit for ``method``."""
+    if method == "deep_taylor":
+        return deep_taylor(model, x)
+    model = model.eval()
+    x = x.clone().requires_grad_(True)
+    if method == "integrated_gradients":
+        return IntegratedGradients(model).attribute(x, baselines=x * 0, target=0, n_steps=32)
+    if method == "deeplift":
+        return DeepLift(model).attribute(x, baselines=x * 0, target=0)
+    if method == "input_x_gradient":
+        return InputXGradient(model).attribute(x, target=0)
+    if method == "guided_gradcam":
+        return GuidedGradCam(model, model.features.denseblock4).attribute(x, target=0)
+    raise InputError(f"saliency.method: unknown {method!r}; use one of {METHODS}")
+
+
+def to_map(attribution: torch.Tensor) -> np.ndarray:
+    """Sum over channels, scale each map by its max |value| (paper) -> (N, H, W) float32."""
+    m = attribution.detach().sum(dim=1)
+    scale = m.flatten(1).abs().amax(dim=1).clamp(min=1e-12).view(-1, 1, 1)
+    return (m / scale).float().cpu().numpy()
+
+
+def saliency_maps(model, images: np.ndarray, method: str, batch_size: int, device) -> np.ndarray:
+    """Maps (N, H, W) float16 for uint8 ``images`` (N, H, W)."""
+    model = model.to(device).eval()
+    out = np.zeros(images.shape, np.float16)
+    for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
+        x = prepare(torch.from_numpy(np.asarray(images[i : i + batch_size]))).to(device)
+        out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
+    return out

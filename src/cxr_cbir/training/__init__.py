@@ -1,0 +1,1 @@
+"""Training loops: binary classifiers (CNN, IG, ATT) and metric-learning embeddings."""

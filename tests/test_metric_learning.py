@@ -1,0 +1,167 @@
+"""Metric learning: attention mask, class-balanced batches, loss, recall@k, KNN, prognosis CV."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cxr_cbir.errors import InputError
+from cxr_cbir.models.metric import CrossEntropyResNet, MetricEmbeddingNet, build_metric_model
+from cxr_cbir.prognosis import clinical_matrix, cross_validate, grouped_folds
+from cxr_cbir.retrieval_eval import evaluate, knn_predict, neighbours, random_recall, recall_at_k
+from cxr_cbir.training.metric import class_balanced_batches, embed_all, train_embedding
+
+torch.set_num_threads(2)
+
+
+def test_attention_mask_shape_and_range():
+    model = MetricEmbeddingNet(embedding_dim=64).eval()
+    with torch.no_grad():
+        feats, mask = model.features_and_mask(torch.randn(2, 3, 128, 128))
+        emb = model(torch.randn(2, 3, 128, 128))
+    assert feats.shape == (2, 2048)
+    assert mask.shape == (2, 1, 8, 8)  # the conv4 (layer3) resolution at 128 px
+    assert mask.min() > 0 and mask.max() < 1
+    assert emb.shape == (2, 64) and torch.allclose(emb.norm(dim=1), torch.ones(2))
+    assert MetricEmbeddingNet(attention=False).attention is None
+    assert CrossEntropyResNet(3)(torch.randn(1, 3, 64, 64)).shape == (1, 3)
+
+
+def test_sampler_batches_are_t_by_n():
+    labels = np.array([0] * 30 + [1] * 12 + [2] * 5 + [3] * 20)
+    batches = class_balanced_batches(labels, per_class=4, classes_per_batch=3, n_batches=6, seed=0)
+    assert len(batches) == 6
+    for b in batches:
+        counts = np.bincount(labels[b], minlength=4)
+        assert len(b) == 12 and sorted(counts[counts > 0].tolist()) == [4, 4, 4]
+    with pytest.raises(InputError, match="classes per batch"):
+        class_balanced_batches(labels[:42], 4, 3, 1, 0)
+
+
+def _toy(n_per=8, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 60, (3 * n_per, size, size)).astype(np.uint8)
+    y = np.repeat(np.arange(3), n_per)
+    for c in range(3):
+        x[y == c, 4 + 8 * c : 12 + 8 * c, 4:28] = 250  # a bar whose height codes the class
+    return x, y
+
+
+def test_multi_similarity_loss_falls(tmp_path):
+    x, y = _toy()
+    model, history = train_embedding(
+        MetricEmbeddingNet(16),
+        x,
+        y,
+        "dml",
+        iterations=8,
+        lr=1e-3,
+        per_class=4,
+        classes_per_batch=3,
+        seed=0,
+        checkpoint=tmp_path / "c.pt",
+        checkpoint_every=4,
+    )
+    first, last = history["loss"].iloc[:3].mean(), history["loss"].iloc[-3:].mean()
+    assert last < first
+    emb, feats = embed_all(model, x, 8, "cpu")
+    assert emb.shape == (24, 16) and feats.shape == (24, 2048)
+
+
+def test_metric_training_resumes_to_the_same_weights(tmp_path):
+    x, y = _toy(4)
+    kw = dict(
+        images=x,
+        labels=y,
+        kind="ce",
+        lr=1e-3,
+        per_class=2,
+        classes_per_batch=3,
+        seed=1,
+        checkpoint_every=2,
+    )
+    torch.manual_seed(0)
+    a, _ = train_embedding(
+        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        iterations=4,
+        checkpoint=tmp_path / "a.pt",
+        **kw,
+    )
+    torch.manual_seed(0)
+    train_embedding(
+        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        iterations=2,
+        checkpoint=tmp_path / "b.pt",
+        **kw,
+    )
+    torch.manual_seed(9)
+    b, hist = train_embedding(
+        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        iterations=4,
+        checkpoint=tmp_path / "b.pt",
+        **kw,
+    )
+    assert hist["iteration"].tolist() == [1, 2, 3, 4]
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+
+
+def test_recall_and_weighted_knn_by_hand():
+    base = np.array([[0.0], [1.0], [2.0], [10.0]])
+    base_labels = np.array([0, 1, 1, 0])
+    queries = np.array([[0.4], [9.0]])
+    idx, dist = neighbours(queries, base, 3)
+    assert idx.tolist() == [[0, 1, 2], [3, 2, 1]]
+    assert dist[0].tolist() == pytest.approx([0.4, 0.6, 1.6])
+    hits = recall_at_k(np.array([1, 1]), base_labels, idx, [1, 2])
+    assert hits[1].tolist() == [0.0, 0.0] and hits[2].tolist() == [1.0, 1.0]
+    # query 0: class 0 weight 1/0.4 = 2.5; class 1 weights 1/0.6 + 1/1.6 = 2.29 -> class 0
+    assert knn_predict(base_labels, idx, dist, 2).tolist() == [0, 0]
+    # with k=2 query 0: 2.5 vs 1.67 -> 0; without the nearest it flips to class 1
+    assert knn_predict(base_labels, idx[:, 1:], dist[:, 1:], 2).tolist() == [1, 1]
+
+
+def test_random_recall_by_hand():
+    # 2 of 4 films share the class; 1 draw: 1/2; 2 draws: 1 - (2/4)(1/3) = 5/6
+    assert random_recall(2, 4, 1) == pytest.approx(0.5)
+    assert random_recall(2, 4, 2) == pytest.approx(5 / 6)
+    assert random_recall(1, 4, 4) == 1.0
+
+
+def test_evaluate_rows_per_class_and_site():
+    train = pd.DataFrame({"label": [0, 0, 1, 1]})
+    test = pd.DataFrame({"label": [0, 1], "source": ["a", "b"]})
+    tv = np.array([[0.0], [0.1], [5.0], [5.1]])
+    qv = np.array([[0.05], [5.05]])
+    recall, knn = evaluate(
+        "m", train, test, tv, qv, ["x", "y"], "l2", ks=(1,), knn_k=2, site_column="source"
+    )
+    assert recall.set_index("class")["recall"].to_dict() == {"x": 1.0, "y": 1.0, "all": 1.0}
+    k = knn.set_index(["metric", "class"])["value"]
+    assert k[("accuracy", "all")] == 1.0 and k[("accuracy@a", "all")] == 1.0
+    assert k[("sensitivity", "y")] == 1.0 and k[("ppv", "x")] == 1.0
+
+
+def test_prognosis_folds_never_split_a_patient():
+    rng = np.random.default_rng(0)
+    groups = np.repeat([f"p{i}" for i in range(30)], rng.integers(1, 4, 30))
+    y = (rng.random(len(groups)) < 0.5).astype(int)
+    for tr, te in grouped_folds(y, groups, 5, seed=0):
+        assert not set(groups[tr]) & set(groups[te])
+    X = np.c_[y + rng.normal(0, 0.5, len(y)), rng.normal(size=len(y))]
+    X[::4, 0] = np.nan  # missing values are imputed within each fold
+    auc, curves, _ = cross_validate({"f": X}, y, groups, 5, seed=0)
+    assert len(auc) == 5 and auc["auc"].mean() > 0.7
+    assert curves["f"][1].shape == (5, 101)
+    with pytest.raises(InputError, match="cannot fill 5 folds"):
+        grouped_folds(y[:3], np.array(["a", "a", "b"]), 5, 0)
+
+
+def test_clinical_fields_are_coded():
+    df = pd.DataFrame({"sex": ["M", "F", None], "age": ["70", None, "x"], "flag": ["Y", "N", ""]})
+    m = clinical_matrix(df, ["sex", "age", "flag"])
+    assert m[:, 0].tolist()[:2] == [1.0, 0.0] and np.isnan(m[2, 0])
+    assert m[0, 1] == 70.0 and np.isnan(m[1, 1]) and np.isnan(m[2, 1])
+    assert m[:2, 2].tolist() == [1.0, 0.0]
+    with pytest.raises(InputError, match="not in the manifest"):
+        clinical_matrix(df, ["height"])

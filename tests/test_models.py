@@ -1,0 +1,156 @@
+"""CNN / IG / ATT models: shapes, learning, resume after interruption, Deep Taylor maps."""
+
+import numpy as np
+import pytest
+import torch
+
+from cxr_cbir.embeddings import compute_embeddings, rank_by_distance
+from cxr_cbir.errors import InputError
+from cxr_cbir.models import build_model
+from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.saliency import attribute, deep_taylor, saliency_maps, to_map
+from cxr_cbir.torch_utils import load_checkpoint
+from cxr_cbir.training.classifier import class_weights, train_classifier
+
+torch.set_num_threads(2)
+
+
+@pytest.mark.parametrize("kind", ["cnn", "ig", "att"])
+def test_output_and_embedding_shapes(kind):
+    model = build_model(kind).eval()
+    x = prepare(torch.randint(0, 255, (2, 64, 64), dtype=torch.uint8))
+    assert x.shape == (2, 3, 64, 64)
+    with torch.no_grad():
+        assert model(x).shape == (2, 1)
+        assert model.embed(x).shape == (2, 1024)
+
+
+def test_att_levels_at_224_px():
+    model = build_model("att").eval()
+    with torch.no_grad():
+        shapes = [tuple(f.shape[1:]) for f in model.level_features(torch.randn(1, 3, 224, 224))]
+    assert shapes == [(512, 28, 28), (1024, 14, 14), (1024, 7, 7)]
+
+
+def test_unknown_model_name():
+    with pytest.raises(InputError, match="unknown model name 'vit'"):
+        build_model("vit")
+
+
+def test_class_weights_inverse_frequency_and_empty_class():
+    w = class_weights(np.array([0, 0, 0, 1]))
+    assert w.tolist() == pytest.approx([4 / 6, 2.0])
+    with pytest.raises(InputError, match="a class was emptied by filtering"):
+        class_weights(np.array([1, 1, 1]))
+
+
+def _toy_data(n=24, size=32, seed=0):
+    """Bright square (positive) or none (negative) on noise: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 80, (n, size, size)).astype(np.uint8)
+    y = np.arange(n) % 2
+    x[y == 1, 8:20, 8:20] = 250
+    return x, y
+
+
+def test_a_few_steps_lower_the_loss(tmp_path):
+    x, y = _toy_data()
+    model, history = train_classifier(
+        DenseNetClassifier(),
+        x,
+        y,
+        x[:8],
+        y[:8],
+        optimizer="adam",
+        lr=1e-3,
+        epochs=4,
+        batch_size=8,
+        seed=0,
+        checkpoint=tmp_path / "c.pt",
+    )
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    assert history["kept"].sum() == 1
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path):
+    x, y = _toy_data(16)
+    kw = dict(
+        train_x=x,
+        train_y=y,
+        val_x=x[:8],
+        val_y=y[:8],
+        optimizer="adadelta",
+        lr=1.0,
+        batch_size=8,
+        seed=5,
+    )
+    torch.manual_seed(0)
+    straight, h1 = train_classifier(
+        DenseNetClassifier(), epochs=3, checkpoint=tmp_path / "a.pt", **kw
+    )
+    torch.manual_seed(0)
+    train_classifier(DenseNetClassifier(), epochs=2, checkpoint=tmp_path / "b.pt", **kw)
+    assert int(load_checkpoint(tmp_path / "b.pt")["epoch"]) == 1  # "killed" after epoch 2
+    torch.manual_seed(123)  # a different fresh init: the checkpoint must win
+    resumed, h2 = train_classifier(
+        DenseNetClassifier(), epochs=3, checkpoint=tmp_path / "b.pt", **kw
+    )
+    assert h2["epoch"].tolist() == [1, 2, 3]
+    assert h1["val_f1"].tolist() == h2["val_f1"].tolist()
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+
+
+def test_deep_taylor_map_is_non_negative_and_sums_to_one():
+    torch.manual_seed(1)
+    model = DenseNetClassifier().eval()
+    x = prepare(torch.randint(0, 255, (3, 48, 48), dtype=torch.uint8))
+    logits = model(x).squeeze(1)
+    rel = deep_taylor(model, x)
+    assert rel.shape == x.shape
+    assert rel.min() >= -1e-7
+    assert rel.flatten(1).sum(1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
+    # the same holds whatever the logit's sign (captum scales by it; we undo that)
+    with torch.no_grad():
+        model.classifier.bias.fill_(-float(logits.max()) - 5.0)
+    rel_neg = deep_taylor(model, x)
+    assert rel_neg.min() >= -1e-7
+    assert rel_neg.flatten(1).sum(1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
+    maps = to_map(rel)
+    assert maps.shape == (3, 48, 48) and maps.max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "method", ["integrated_gradients", "deeplift", "input_x_gradient", "guided_gradcam"]
+)
+def test_other_captum_methods_give_maps(method):
+    model = DenseNetClassifier().eval()
+    maps = saliency_maps(
+        model,
+        np.random.default_rng(0).integers(0, 255, (2, 32, 32)).astype(np.uint8),
+        method,
+        2,
+        "cpu",
+    )
+    assert maps.shape == (2, 32, 32) and np.isfinite(maps.astype(np.float32)).all()
+    assert np.abs(maps).max() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_unknown_saliency_method():
+    with pytest.raises(InputError, match="saliency.method"):
+        attribute(DenseNetClassifier(), torch.zeros(1, 3, 32, 32), "lime")
+
+
+def test_embeddings_and_l2_ranking():
+    import pandas as pd
+
+    model = DenseNetClassifier()
+    x, _ = _toy_data(6)
+    emb = compute_embeddings(model, x, 4, "cpu")
+    assert emb.shape == (6, 1024)
+    ids = [f"i{k}" for k in range(4)]
+    vec = np.array([[0, 0], [3, 0], [1, 0], [0, 2]], float)
+    cats = pd.DataFrame({"query_id": "i0", "image_id": ["i1", "i2", "i3"]})
+    r = rank_by_distance(cats, ids, vec)
+    assert r["image_id"].tolist() == ["i2", "i3", "i1"]
+    assert r["score"].tolist() == pytest.approx([1.0, 2.0, 3.0])

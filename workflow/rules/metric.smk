@@ -1,0 +1,192 @@
+# Deep-metric-learning retrieval (Zhong et al.): attention ResNet-50 with multi-similarity
+# loss, the cross-entropy ResNet-50 baseline, KNN diagnosis, recall@k, prognosis transfer.
+
+
+rule metric_cohort:
+    input:
+        table=f"{OUT}/data/split.parquet",
+        code=code("filters.py"),
+    output:
+        f"{OUT}/data/metric/labels.parquet",
+    log:
+        f"{OUT}/logs/metric_cohort.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        label=ML.get("label"),
+        classes=ML.get("classes"),
+        views=ML.get("views"),
+    script:
+        "../scripts/metric_cohort.py"
+
+
+rule train_metric:
+    input:
+        labels=f"{OUT}/data/metric/labels.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=code(
+            "training/metric.py",
+            "training/augment.py",
+            "models/metric.py",
+            "torch_utils.py",
+        ),
+    output:
+        model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
+        history=f"{OUT}/models/metric/{{mlmodel}}/history.csv",
+    log:
+        f"{OUT}/logs/train_metric_{{mlmodel}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/train_metric_{{mlmodel}}.tsv"
+    wildcard_constraints:
+        mlmodel="dml|ce",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        ml={
+            k: ML.get(k)
+            for k in (
+                "classes",
+                "embedding_dim",
+                "attention",
+                "iterations",
+                "checkpoint_every",
+                "lr",
+                "baseline_lr",
+                "per_class",
+                "classes_per_batch",
+            )
+        },
+        seed=config["seed"],
+        checkpoint=lambda wc: f"{OUT}/models/metric/{wc.mlmodel}/checkpoint.pt",
+    script:
+        "../scripts/train_metric.py"
+
+
+rule embed_metric:
+    input:
+        model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=code("training/metric.py", "models/metric.py"),
+    output:
+        f"{OUT}/embeddings/metric/{{mlmodel}}.npz",
+    log:
+        f"{OUT}/logs/embed_metric_{{mlmodel}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/embed_metric_{{mlmodel}}.tsv"
+    wildcard_constraints:
+        mlmodel="dml|ce",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        ml={k: ML.get(k) for k in ("classes", "embedding_dim", "attention")},
+        batch_size=config.get("models", {}).get("batch_size", 32),
+    script:
+        "../scripts/embed_metric.py"
+
+
+rule retrieval_eval:
+    input:
+        labels=f"{OUT}/data/metric/labels.parquet",
+        index=CACHE_INDEX,
+        dml=f"{OUT}/embeddings/metric/dml.npz",
+        ce=f"{OUT}/embeddings/metric/ce.npz",
+        code=code("retrieval_eval.py"),
+    output:
+        recall=report(
+            f"{OUT}/retrieval/recall_at_k.csv",
+            caption="../report/recall_at_k.rst",
+            category="Metric learning",
+        ),
+        knn=report(
+            f"{OUT}/retrieval/knn_diagnosis.csv",
+            caption="../report/knn_diagnosis.rst",
+            category="Metric learning",
+        ),
+        recall_table=report(
+            f"{OUT}/retrieval/recall_table.csv",
+            caption="../report/recall_table.rst",
+            category="Metric learning",
+        ),
+        knn_table=report(
+            f"{OUT}/retrieval/knn_table.csv",
+            caption="../report/knn_table.rst",
+            category="Metric learning",
+        ),
+    log:
+        f"{OUT}/logs/retrieval_eval.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        classes=ML.get("classes"),
+        recall_k=ML.get("recall_k"),
+        knn_k=ML.get("knn_k"),
+        site_column=ML.get("site_column"),
+    script:
+        "../scripts/retrieval_eval.py"
+
+
+rule attention_gallery:
+    input:
+        model=f"{OUT}/models/metric/dml/model.pt",
+        labels=f"{OUT}/data/metric/labels.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=code("models/metric.py", "figures.py"),
+    output:
+        report(
+            f"{OUT}/retrieval/attention_maps.png",
+            caption="../report/attention_maps.rst",
+            category="Metric learning",
+        ),
+    log:
+        f"{OUT}/logs/attention_gallery.log",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        gpu=1,
+    params:
+        ml={k: ML.get(k) for k in ("classes", "embedding_dim", "attention")},
+    script:
+        "../scripts/attention_gallery.py"
+
+
+rule prognosis:
+    input:
+        table=f"{OUT}/data/split.parquet",
+        index=CACHE_INDEX,
+        dml=f"{OUT}/embeddings/metric/dml.npz",
+        code=code("prognosis.py", "figures.py"),
+    output:
+        auc=report(
+            f"{OUT}/prognosis/auc.csv",
+            caption="../report/prognosis_auc.rst",
+            category="Prognosis",
+        ),
+        summary=report(
+            f"{OUT}/prognosis/auc_summary.csv",
+            caption="../report/prognosis_auc.rst",
+            category="Prognosis",
+        ),
+        roc=report(
+            f"{OUT}/prognosis/roc.png",
+            caption="../report/prognosis_roc.rst",
+            category="Prognosis",
+        ),
+    log:
+        f"{OUT}/logs/prognosis.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        prognosis=config.get("prognosis"),
+        views=ML.get("views"),
+        seed=config["seed"],
+    script:
+        "../scripts/prognosis.py"

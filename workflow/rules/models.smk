@@ -1,0 +1,142 @@
+# Interpretability-guided retrieval (Silva et al. 2022): CNN, Deep Taylor saliency,
+# IG (trained on saliency maps), ATT (multi-level dual attention), their embeddings,
+# L2 ranking of catalogues, and the CNN(IG) ablation.
+
+
+rule train_classifier:
+    input:
+        unpack(classifier_inputs),
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        code=code(
+            "training/classifier.py",
+            "training/augment.py",
+            "training/metrics.py",
+            "models/densenet.py",
+            "models/attention.py",
+            "cohort_data.py",
+            "torch_utils.py",
+        ),
+    output:
+        model=f"{OUT}/models/{{condition}}/{{model}}/model.pt",
+        history=f"{OUT}/models/{{condition}}/{{model}}/history.csv",
+        metrics=f"{OUT}/models/{{condition}}/{{model}}/metrics.csv",
+    log:
+        f"{OUT}/logs/train_{{condition}}_{{model}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/train_{{condition}}_{{model}}.tsv"
+    wildcard_constraints:
+        model="cnn|ig|att",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        train=lambda wc: config["conditions"][wc.condition]["train"],
+        batch_size=config["models"]["batch_size"],
+        seed=config["seed"],
+        checkpoint=lambda wc: f"{OUT}/models/{wc.condition}/{wc.model}/checkpoint.pt",
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule saliency:
+    input:
+        model=f"{OUT}/models/{{condition}}/cnn/model.pt",
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=code("saliency.py", "models/densenet.py", "torch_utils.py"),
+    output:
+        maps=f"{OUT}/saliency/{{condition}}/maps.npy",
+        ids=f"{OUT}/saliency/{{condition}}/ids.parquet",
+        gallery=report(
+            f"{OUT}/saliency/{{condition}}/gallery.png",
+            caption="../report/saliency_gallery.rst",
+            category="Saliency",
+        ),
+    log:
+        f"{OUT}/logs/saliency_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/saliency_{{condition}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        saliency=config["models"]["saliency"],
+    script:
+        "../scripts/saliency.py"
+
+
+rule embed:
+    input:
+        unpack(embedding_inputs),
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        code=code("embeddings.py", "models/densenet.py", "models/attention.py"),
+    output:
+        f"{OUT}/embeddings/{{condition}}/{{method}}.npz",
+    log:
+        f"{OUT}/logs/embed_{{condition}}_{{method}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/embed_{{condition}}_{{method}}.tsv"
+    wildcard_constraints:
+        method="cnn|ig|att|cnn_ig",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        batch_size=config["models"]["batch_size"],
+    script:
+        "../scripts/embed.py"
+
+
+rule rank_embedding:
+    input:
+        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        embeddings=embedding_file,
+        code=code("embeddings.py", "retrieval.py"),
+    output:
+        f"{OUT}/rankings/{{condition}}/{{method}}.csv",
+    log:
+        f"{OUT}/logs/rank_{{condition}}_{{method}}.log",
+    wildcard_constraints:
+        method="|".join(EMBEDDING_METHODS),
+    conda:
+        "../../envs/data.yaml"
+    params:
+        metric=lambda wc: EMBEDDING_METRIC.get(wc.method, "l2"),
+    script:
+        "../scripts/rank_embedding.py"
+
+
+rule classification_report:
+    input:
+        metrics=classifier_files("metrics.csv"),
+        histories=classifier_files("history.csv"),
+        code=code("figures.py"),
+    output:
+        table=report(
+            f"{OUT}/classification/metrics.csv",
+            caption="../report/classification.rst",
+            category="Classification",
+        ),
+        f1=report(
+            f"{OUT}/classification/f1_table.csv",
+            caption="../report/f1_table.rst",
+            category="Classification",
+        ),
+        curves=report(
+            f"{OUT}/classification/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Classification",
+        ),
+    log:
+        f"{OUT}/logs/classification_report.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/classification_report.py"

@@ -1,0 +1,26 @@
+"""Attention masks of the metric model over test films of each class."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.cohort_data import cohort_images
+from cxr_cbir.figures import attention_gallery
+from cxr_cbir.models.metric import build_metric_model
+from cxr_cbir.torch_utils import load_checkpoint, pick_device
+from cxr_cbir.training.metric import embed_all
+
+log = runlog.setup(snakemake.log[0])
+device = pick_device()
+model = build_metric_model("dml", snakemake.params.ml)
+model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
+labels = pd.read_parquet(snakemake.input.labels)
+labels = labels[labels["image_id"].isin(pd.read_parquet(snakemake.input.index)["image_id"])]
+test = labels[labels["split"] == "test"]
+picks = pd.concat([g.head(2) for _, g in test.groupby("class_name")])
+images = cohort_images(picks, snakemake.input.images, snakemake.input.index)
+_, _, masks = embed_all(model, images, 8, device, with_mask=True)
+attention_gallery(images, masks, picks["class_name"].tolist(), snakemake.output[0])
+log.info(
+    "attention maps of %d films; mask range %.3f..%.3f", len(picks), np.min(masks), np.max(masks)
+)

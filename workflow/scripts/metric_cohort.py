@@ -1,0 +1,18 @@
+"""Films for metric learning: allowed views, classes from the configured label column."""
+
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.filters import class_filter
+from cxr_cbir.io_utils import write_parquet
+
+log = runlog.setup(snakemake.log[0])
+df = class_filter(
+    pd.read_parquet(snakemake.input.table),
+    snakemake.params.label,
+    snakemake.params.classes,
+    snakemake.params.views,
+    snakemake.input.table,
+)
+log.info("%d films: %s", len(df), df.groupby(["split", "class_name"]).size().to_dict())
+write_parquet(df, snakemake.output[0])

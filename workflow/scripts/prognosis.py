@@ -1,0 +1,41 @@
+"""Predict the outcome (e.g. intubation) from image features, clinical fields, or both."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.figures import roc_figure
+from cxr_cbir.filters import view_filter
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.prognosis import clinical_matrix, cross_validate
+
+log = runlog.setup(snakemake.log[0])
+cfg = snakemake.params.prognosis
+df = view_filter(pd.read_parquet(snakemake.input.table), snakemake.params.views)
+for column, value in (cfg.get("where") or {}).items():
+    df = df[df[column].astype(str) == str(value)]
+outcome = df[cfg["outcome"]].astype(str).str.strip()
+df = df[outcome.isin([cfg["positive"], cfg["negative"]])]
+emb = np.load(snakemake.input.dml)
+row = {i: k for k, i in enumerate(emb["ids"].tolist())}
+df = df[df["image_id"].isin(row)].reset_index(drop=True)
+y = (df[cfg["outcome"]].astype(str).str.strip() == cfg["positive"]).to_numpy(int)
+groups = df["subject_id"].astype(str).to_numpy()
+image = emb["features"][[row[i] for i in df["image_id"]]].astype(np.float32)
+clinical = clinical_matrix(df, cfg["fields"])
+log.info(
+    "%d films of %d patients, %d positive; clinical missing share per field: %s",
+    len(df),
+    len(np.unique(groups)),
+    int(y.sum()),
+    dict(zip(cfg["fields"], np.isnan(clinical).mean(0).round(2).tolist(), strict=True)),
+)
+sets = {"image": image, "image+clinical": np.hstack([image, clinical]), "clinical": clinical}
+auc, curves, folds = cross_validate(sets, y, groups, cfg["folds"], snakemake.params.seed)
+for f, (tr, te) in enumerate(folds):
+    assert not set(groups[tr]) & set(groups[te]), f"fold {f}: a patient in train and test"
+summary = auc.groupby("features")["auc"].agg(mean="mean", sd="std", n="count").reset_index()
+log.info("\n%s", summary.to_string(index=False))
+write_csv(auc.round(4), snakemake.output.auc)
+write_csv(summary.round(4), snakemake.output.summary)
+roc_figure(curves, summary, snakemake.output.roc)

@@ -1,0 +1,46 @@
+"""Recall@k and KNN diagnosis of the metric model and the CE baseline (test vs train)."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.retrieval_eval import evaluate, random_recall_rows
+
+log = runlog.setup(snakemake.log[0])
+p = snakemake.params
+labels = pd.read_parquet(snakemake.input.labels)
+labels = labels[labels["image_id"].isin(pd.read_parquet(snakemake.input.index)["image_id"])]
+train = labels[labels["split"] == "train"].reset_index(drop=True)
+test = labels[labels["split"] == "test"].reset_index(drop=True)
+recalls, knns = [], []
+for name, metric in (("dml", "l2"), ("ce", "cosine")):
+    emb = np.load(getattr(snakemake.input, name))
+    row = {i: k for k, i in enumerate(emb["ids"].tolist())}
+    vec = emb["vectors"]
+    r, k = evaluate(
+        name,
+        train,
+        test,
+        vec[[row[i] for i in train["image_id"]]],
+        vec[[row[i] for i in test["image_id"]]],
+        p.classes,
+        metric,
+        ks=p.recall_k,
+        knn_k=p.knn_k,
+        site_column=p.site_column,
+    )
+    recalls.append(r)
+    knns.append(k)
+recalls.append(random_recall_rows(train, test, p.classes, p.recall_k))
+recall = pd.concat(recalls, ignore_index=True)
+knn = pd.concat(knns, ignore_index=True)
+write_csv(recall.round(4), snakemake.output.recall)
+write_csv(knn.round(4), snakemake.output.knn)
+# paper layout: Table 3 = recall@k, rows model x class, columns k; Table 4 = KNN metrics
+table3 = recall.pivot_table(index=["model", "class"], columns="k", values="recall").reset_index()
+table3.columns = [c if isinstance(c, str) else f"R@{c}" for c in table3.columns]
+table4 = knn.pivot_table(index=["metric", "class"], columns="model", values="value").reset_index()
+write_csv(table3.round(4), snakemake.output.recall_table)
+write_csv(table4.round(4), snakemake.output.knn_table)
+log.info("\n%s\n%s", table3.to_string(index=False), table4.to_string(index=False))

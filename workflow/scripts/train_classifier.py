@@ -1,0 +1,64 @@
+"""Train the CNN, IG or ATT classifier of one condition; score it on validate and test."""
+
+import os
+
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.cohort_data import cohort_images, cohort_maps, split_arrays
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.models import build_model
+from cxr_cbir.torch_utils import load_state_dict_file, pick_device, save_checkpoint, set_threads
+from cxr_cbir.training.classifier import predict, train_classifier
+from cxr_cbir.training.metrics import binary_metrics
+
+log = runlog.setup(snakemake.log[0])
+set_threads(snakemake.threads)
+device = pick_device()
+condition, kind = snakemake.wildcards.condition, snakemake.wildcards.model
+train = snakemake.params.train
+cohort = pd.read_parquet(snakemake.input.cohort)
+if kind == "ig":
+    inputs = cohort_maps(cohort, snakemake.input.maps, snakemake.input.map_ids)
+else:
+    inputs = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
+data = split_arrays(cohort, inputs)
+model = build_model(kind)
+if snakemake.input.init:
+    missing = load_state_dict_file(model, snakemake.input.init[0])
+    log.info(
+        "initialised from %s (%d tensors left at random)", snakemake.input.init[0], len(missing)
+    )
+log.info(
+    "%s/%s on %s: train %d (pos %d), validate %d, test %d",
+    condition,
+    kind,
+    device,
+    len(data["train"][1]),
+    int(data["train"][1].sum()),
+    len(data["validate"][1]),
+    len(data["test"][1]),
+)
+model, history = train_classifier(
+    model,
+    *data["train"],
+    *data["validate"],
+    optimizer=train["optimizer"],
+    lr=train["lr"],
+    epochs=train["epochs"],
+    batch_size=snakemake.params.batch_size,
+    seed=snakemake.params.seed,
+    checkpoint=snakemake.params.checkpoint,
+    device=device,
+)
+rows = []
+for split in ("validate", "test"):
+    x, y = data[split]
+    m = binary_metrics(y, predict(model, x, snakemake.params.batch_size, device))
+    rows.append({"condition": condition, "model": kind, "split": split, **m})
+    log.info("%s: %s", split, m)
+write_csv(pd.DataFrame(rows), snakemake.output.metrics)
+write_csv(history.assign(condition=condition, model=kind), snakemake.output.history)
+save_checkpoint(model.state_dict(), snakemake.output.model)
+if os.path.exists(snakemake.params.checkpoint):
+    os.remove(snakemake.params.checkpoint)  # complete: a later rerun starts afresh
