@@ -57,9 +57,12 @@ def planned_jobs(output: str) -> dict[str, int]:
     return jobs
 
 
-def write_config(base: Path, dest: Path, **changes) -> Path:
-    """Copy a YAML config with dotted-key ``changes`` (``a__b=1`` sets a.b)."""
+def write_config(base: Path, dest: Path, drop=(), **changes) -> Path:
+    """Copy a YAML config without the top-level keys in ``drop`` and with ``changes``
+    (``a__b=1`` sets a.b)."""
     cfg = yaml.safe_load(base.read_text())
+    for key in drop:
+        cfg.pop(key, None)
     for key, value in changes.items():
         node = cfg
         parts = key.split("__")

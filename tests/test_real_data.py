@@ -11,6 +11,7 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
     cfg = write_config(
         REPO / "config/covid-chestxray.yaml",
         tmp_path / "real.yaml",
+        drop=("metric_learning", "prognosis"),  # trained in the real run, not in CI
         data__root=str(shared_data / "cxr-real"),
         segmentation__masks_root=str(shared_data / "lung-masks"),
         lung_mask="none",  # the segmentation stage has its own smoke test below
