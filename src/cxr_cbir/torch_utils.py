@@ -7,10 +7,13 @@ checkpoint that looks complete.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .errors import InputError
@@ -64,3 +67,31 @@ def load_state_dict_file(
     if strict and missing:
         raise InputError(f"{path}: missing weights for {missing[:5]}")
     return missing
+
+
+def resume(checkpoint, fingerprint: str, model, optimizer, device) -> dict | None:
+    """Load model and optimizer from ``checkpoint`` when it was made with the same settings.
+
+    Returns the checkpoint's state (for the trainer's own counters), or None to start afresh.
+    """
+    if not Path(checkpoint).exists():
+        return None
+    state = load_checkpoint(checkpoint, map_location=device)
+    if state.get("fingerprint") != fingerprint:
+        logging.getLogger(__name__).warning(
+            "ignoring checkpoint %s: made with other settings", checkpoint
+        )
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return state
+
+
+def history_to_state(history: list[dict]) -> dict:
+    """A list of per-epoch dicts as weights-only-loadable tensors."""
+    frame = pd.DataFrame(history)
+    return {c: torch.tensor(frame[c].to_numpy(np.float64)) for c in frame}
+
+
+def history_from_state(state: dict) -> list[dict]:
+    return pd.DataFrame({k: v.tolist() for k, v in state["history"].items()}).to_dict("records")

@@ -21,7 +21,13 @@ import torch
 from torch.optim.swa_utils import update_bn
 from tqdm import tqdm
 
-from ..torch_utils import load_checkpoint, save_checkpoint, seed_everything
+from ..torch_utils import (
+    history_from_state,
+    history_to_state,
+    resume,
+    save_checkpoint,
+    seed_everything,
+)
 from .members import build_member
 
 log = logging.getLogger(__name__)
@@ -83,21 +89,12 @@ def train_member(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     dice_loss = smp.losses.DiceLoss(mode="binary", from_logits=True)
     bce = torch.nn.BCEWithLogitsLoss()
-    history: list[dict] = []
-    start = 0
     fingerprint = f"{arch}|{encoder}|{batch_size}|{lr}|{seed}|{len(images)}|{weights}"
-    state = load_checkpoint(checkpoint, map_location=device) if Path(checkpoint).exists() else None
-    if state is not None and state.get("fingerprint") != fingerprint:
-        log.warning("ignoring checkpoint %s: made with other settings", checkpoint)
-        state = None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        start = int(state["epoch"]) + 1
-        history = pd.DataFrame({k: v.tolist() for k, v in state["history"].items()}).to_dict(
-            "records"
-        )
-        log.info("resuming %s/%s from epoch %d", arch, encoder, start)
+    state = resume(checkpoint, fingerprint, model, opt, device)
+    history: list[dict] = history_from_state(state) if state else []
+    start = int(state["epoch"]) + 1 if state else 0
+    if state:
+        log.info("resuming %s/%s from epoch %d", arch, encoder, start + 1)
     steps = 0
     for epoch in range(start, epochs):
         seed_everything(seed * 1000 + epoch)
@@ -137,14 +134,13 @@ def train_member(
             }
         )
         log.info("epoch %d: loss %.4f (%.1f s)", epoch + 1, history[-1]["loss"], seconds)
-        hist = pd.DataFrame(history)
         save_checkpoint(
             {
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
                 "epoch": epoch,
                 "fingerprint": fingerprint,
-                "history": {c: torch.tensor(hist[c].to_numpy(dtype=np.float64)) for c in hist},
+                "history": history_to_state(history),
             },
             checkpoint,
         )

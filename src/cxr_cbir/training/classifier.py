@@ -20,7 +20,13 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..models.densenet import prepare
-from ..torch_utils import load_checkpoint, save_checkpoint, seed_everything
+from ..torch_utils import (
+    history_from_state,
+    history_to_state,
+    resume,
+    save_checkpoint,
+    seed_everything,
+)
 from .augment import random_affine
 from .metrics import binary_metrics
 
@@ -83,20 +89,12 @@ def train_classifier(
     weights = class_weights(train_y).to(device)
     augment = augment or {"degrees": 5.0, "translate": 0.05}
     fingerprint = f"{type(model).__name__}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}"
-    history: list[dict] = []
+    state = resume(checkpoint, fingerprint, model, opt, device)
+    history: list[dict] = history_from_state(state) if state else []
     best = {"f1": -1.0, "epoch": -1, "state": None}
     start = 0
-    state = load_checkpoint(checkpoint, map_location=device) if Path(checkpoint).exists() else None
-    if state is not None and state.get("fingerprint") != fingerprint:
-        log.warning("ignoring checkpoint %s: made with other settings", checkpoint)
-        state = None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+    if state:
         start = int(state["epoch"]) + 1
-        history = pd.DataFrame({k: v.tolist() for k, v in state["history"].items()}).to_dict(
-            "records"
-        )
         best = {
             "f1": float(state["best_f1"]),
             "epoch": int(state["best_epoch"]),
@@ -152,7 +150,6 @@ def train_classifier(
                 "epoch": epoch,
                 "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             }
-        hist = pd.DataFrame(history)
         save_checkpoint(
             {
                 "model": model.state_dict(),
@@ -162,7 +159,7 @@ def train_classifier(
                 "best_f1": best["f1"],
                 "best_epoch": best["epoch"],
                 "best_model": best["state"],
-                "history": {c: torch.tensor(hist[c].to_numpy(np.float64)) for c in hist},
+                "history": history_to_state(history),
             },
             checkpoint,
         )

@@ -23,7 +23,13 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..models.densenet import prepare
-from ..torch_utils import load_checkpoint, save_checkpoint, seed_everything
+from ..torch_utils import (
+    history_from_state,
+    history_to_state,
+    resume,
+    save_checkpoint,
+    seed_everything,
+)
 from .augment import random_crop
 
 log = logging.getLogger(__name__)
@@ -85,16 +91,10 @@ def train_embedding(
     fingerprint = (
         f"{kind}|{type(model).__name__}|{lr}|{per_class}|{classes_per_batch}|{seed}|{len(images)}"
     )
-    history: list[dict] = []
-    done = 0
-    state = load_checkpoint(checkpoint, map_location=device) if Path(checkpoint).exists() else None
-    if state is not None and state.get("fingerprint") == fingerprint:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        done = int(state["iterations"])
-        history = pd.DataFrame({k: v.tolist() for k, v in state["history"].items()}).to_dict(
-            "records"
-        )
+    state = resume(checkpoint, fingerprint, model, opt, device)
+    history: list[dict] = history_from_state(state) if state else []
+    done = int(state["iterations"]) if state else 0
+    if state:
         log.info("resuming %s at iteration %d", kind, done)
     batch = per_class * classes_per_batch
     bar = tqdm(total=iterations, initial=done, desc=f"{kind} iterations", mininterval=5)
@@ -133,14 +133,13 @@ def train_embedding(
             )
             t0 = time.perf_counter()
             bar.update(1)
-        hist = pd.DataFrame(history)
         save_checkpoint(
             {
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
                 "iterations": done,
                 "fingerprint": fingerprint,
-                "history": {c: torch.tensor(hist[c].to_numpy(np.float64)) for c in hist},
+                "history": history_to_state(history),
             },
             checkpoint,
         )
