@@ -104,6 +104,13 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
 def test_deep_taylor_map_is_non_negative_and_sums_to_one():
     torch.manual_seed(1)
     model = DenseNetClassifier().eval()
+    with torch.no_grad():  # BatchNorm statistics of a trained network, not the identity
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.5)
     x = prepare(torch.randint(0, 255, (3, 48, 48), dtype=torch.uint8))
     logits = model(x).squeeze(1)
     rel = deep_taylor(model, x)

@@ -131,8 +131,13 @@ MODEL_JOBS = {
     "train_classifier": 6,
     "saliency": 2,
     "embed": 8,
-    "rank_embedding": 8,
+    "rank_embedding": 12,  # cnn, ig, att, cnn_ig, dml, ce x 2 conditions
     "classification_report": 1,
+    "train_metric": 2,
+    "embed_metric": 2,
+    "retrieval_eval": 1,
+    "attention_gallery": 1,
+    "prognosis": 1,
 }
 RETRIEVAL_JOBS = {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1}
 

@@ -2,7 +2,9 @@
 
 Deep Taylor decomposition is LRP with the z+ rule (captum ``Alpha1_Beta0_Rule``, biases
 ignored as z+ prescribes) on convolutions and linear layers, relevance passed through
-BatchNorm unchanged (``IdentityRule``), pooling with captum's default epsilon rule.
+BatchNorm unchanged (``IdentityRule``), max / global pooling of non-negative activations
+with the epsilon rule, and the transitions' average pooling of signed convolution
+outputs with the flat rule (even spread), which keeps relevance non-negative.
 Two traps handled here:
 
 * captum multiplies the relevance by the output logit, so a negative logit flips the
@@ -44,13 +46,41 @@ class _Body(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.relu(self.rest(z))), 1))
 
 
+class FlatAvgPoolRule(EpsilonRule):
+    """Spread relevance evenly over each pooling window (the "flat" rule).
+
+    DenseNet's transition layers average-pool raw (signed) convolution outputs; the
+    epsilon rule would then hand out negative relevance. Spreading it evenly keeps every
+    share non-negative and the total conserved.
+    """
+
+    def __init__(self, kernel: int) -> None:
+        super().__init__()
+        self.kernel = kernel
+
+    def _create_backward_hook_input(self, inputs):
+        shape = inputs.shape
+
+        def _backward_hook_input(grad):
+            r = self.relevance_output[grad.device]
+            k = self.kernel
+            up = r.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3) / (k * k)
+            out = torch.zeros(shape, dtype=up.dtype, device=up.device)
+            out[..., : up.shape[2], : up.shape[3]] = up
+            return out
+
+        return _backward_hook_input
+
+
 def _set_rules(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             m.rule = Alpha1_Beta0_Rule(set_bias_to_zero=True)
         elif isinstance(m, nn.BatchNorm2d):
             m.rule = IdentityRule()
-        elif isinstance(m, (nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.MaxPool2d)):
+        elif isinstance(m, nn.AvgPool2d):
+            m.rule = FlatAvgPoolRule(int(np.atleast_1d(m.kernel_size)[0]))
+        elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.MaxPool2d)):
             m.rule = EpsilonRule()
 
 
