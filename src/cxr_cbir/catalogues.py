@@ -135,7 +135,7 @@ def read_rankings(path: str) -> pd.DataFrame:
         df["rank"] = df["rank"].astype(int)
     except ValueError:
         raise InputError(f"{path}: column 'rank' must hold whole numbers") from None
-    reference = None
+    reference: dict[str, frozenset] = {}
     for (qid, rater), g in df.groupby(["query_id", "rater"], sort=False):
         ranks = sorted(g["rank"].tolist())
         if ranks != list(range(1, len(g) + 1)):
@@ -146,7 +146,6 @@ def read_rankings(path: str) -> pd.DataFrame:
         images = frozenset(g["image_id"])
         if qid in images:
             raise InputError(f"{path}: query {qid!r} ranks itself (rater {rater!r})")
-        reference = reference or {}
         if qid in reference and reference[qid] != images:
             raise InputError(
                 f"{path}: query {qid!r}: rater {rater!r} ranks a different image set "

@@ -52,15 +52,6 @@ def write_npy(array: np.ndarray, path: str | os.PathLike) -> None:
     _atomic(path, _w)
 
 
-def write_text(text: str, path: str | os.PathLike) -> None:
-    """Write a text file, atomically."""
-
-    def _w(tmp: str) -> None:
-        Path(tmp).write_text(text)
-
-    _atomic(path, _w)
-
-
 def atomic_path(path: str | os.PathLike, writer: Callable[[str], None]) -> None:
     """Call ``writer(tmp_path)`` and move the result onto ``path`` once it succeeded."""
     _atomic(path, writer)
