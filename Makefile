@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= 8
 
-.PHONY: demo test install lint real clean-demo
+.PHONY: demo test test-slurm bench install lint real clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ demo: $(STAMP)
 ## make test: the whole test suite (what CI runs)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs
+
+## make test-slurm: the tiny config through SLURM on a single-node localhost cluster
+## (needs root and apt; installs slurm-wlm + munge; about 20 min on 2 cores)
+test-slurm: $(STAMP)
+	CXR_RUN_SLURM=1 $(BIN)/python -m pytest -q -rs -s tests/test_slurm.py
+
+## make bench: every benchmark in bench/ (figures and ratios printed)
+bench: $(STAMP)
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## make real: the workflow on the real covid-chestxray copy in ../shared/data
 real: $(STAMP)

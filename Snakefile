@@ -17,6 +17,27 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# Cheap bookkeeping jobs run on the submitting host under a cluster executor (no
+# queueing); everything that decodes films or runs a network is submitted.
+localrules:
+    all,
+    manifest,
+    split,
+    view_filter,
+    label_filter,
+    cache_list,
+    cohort,
+    counts,
+    metric_cohort,
+    catalogues,
+    rank_random,
+    ndcg,
+    ndcg_plot,
+    classification_report,
+    query_settings,
+    report,
+
+
 wildcard_constraints:
     condition="|".join(CONDITIONS),
     shard=r"\d+",
@@ -33,6 +54,7 @@ include: "workflow/rules/ssim.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/metric.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/index.smk"
 include: "workflow/rules/report.smk"
 
 

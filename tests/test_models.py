@@ -8,7 +8,7 @@ from cxr_cbir.embeddings import compute_embeddings, rank_by_distance
 from cxr_cbir.errors import InputError
 from cxr_cbir.models import build_model
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
-from cxr_cbir.saliency import attribute, deep_taylor, saliency_maps, to_map
+from cxr_cbir.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training.classifier import class_weights, train_classifier
 
@@ -126,6 +126,12 @@ def test_deep_taylor_map_is_non_negative_and_sums_to_one():
     assert rel_neg.flatten(1).sum(1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
     maps = to_map(rel)
     assert maps.shape == (3, 48, 48) and maps.max() == pytest.approx(1.0)
+    # the one-pass implementation the workflow uses gives the same relevance
+    fast = deep_taylor_fast(model, x)
+    assert fast.min() >= -1e-7
+    assert fast.flatten(1).sum(1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
+    assert float((fast - rel_neg).abs().max()) <= 0.02 * float(rel_neg.abs().max())
+    np.testing.assert_allclose(to_map(fast), to_map(rel_neg), atol=0.02)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
 
+import os
 import subprocess
 import sys
 
@@ -129,11 +130,15 @@ def test_tiny_run_segments_and_masks(tiny_run):
 
 MODEL_JOBS = {
     "train_classifier": 6,
+    "saliency_shard": 4,  # 2 conditions x models.shards 2
     "saliency": 2,
+    "embed_shard": 16,  # cnn, ig, att, cnn_ig x 2 conditions x 2 shards
     "embed": 8,
     "rank_embedding": 12,  # cnn, ig, att, cnn_ig, dml, ce x 2 conditions
+    "embedding_index": 10,
     "classification_report": 1,
     "train_metric": 2,
+    "embed_metric_shard": 2,
     "embed_metric": 2,
     "retrieval_eval": 1,
     "attention_gallery": 1,
@@ -175,9 +180,13 @@ def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run,
     )
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
     assert jobs == {
+        "saliency_shard": 4,
         "saliency": 2,
         "train_classifier": 2,
+        "embed_shard": 8,
         "embed": 4,
+        "embedding_index": 4,
+        "query_settings": 1,  # the query command computes maps with the same method
         "rank_embedding": 4,
         "classification_report": 1,
         "topk_panel": 2,
@@ -186,6 +195,31 @@ def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run,
         "report": 1,
         "all": 1,
     }
+
+
+def test_report_only_setting_reruns_only_the_report(tiny_run, tmp_path):
+    changed = write_config(tiny_run / "tiny.yaml", tmp_path / "c.yaml", report__title="Ward 7")
+    assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == {"report": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("retrieval_eval.py", {"retrieval_eval": 1}),
+        ("ssim_ranking.py", {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1}),
+    ],
+)
+def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, module, expected):
+    """The modules a rule imports are its inputs: a newer module reruns that rule and its
+    dependants only. The module's mtime is restored afterwards."""
+    path = REPO / "src" / "cxr_cbir" / module
+    before = path.stat()
+    try:
+        os.utime(path, (before.st_atime, before.st_mtime + 3600 * 24 * 365))
+        jobs = planned_jobs(run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n").stdout)
+    finally:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert jobs == expected | {"report": 1, "all": 1}
 
 
 def test_every_method_ranks_every_catalogue(tiny_run):

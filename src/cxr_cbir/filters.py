@@ -60,3 +60,26 @@ def class_filter(
     return kept.assign(label=label.astype(int), class_name=kept[column].astype(str)).reset_index(
         drop=True
     )
+
+
+def check_classes(
+    cohort: pd.DataFrame, condition: str, column: str, splits=("train", "test")
+) -> list[str]:
+    """Refuse a cohort where filtering emptied a class of a split that needs both
+    (train for training, test for catalogues and F1); return warnings for the others."""
+    problems, warnings = [], []
+    for split in ("train", "validate", "test"):
+        part = cohort[cohort["split"] == split]
+        for label, name in ((1, "positive (1)"), (0, "negative (0)")):
+            if not (part["label"] == label).any():
+                msg = f"no {name} film left in split {split!r}"
+                (problems if split in splits else warnings).append(msg)
+    if problems:
+        counts = cohort.groupby(["split", "label"]).size().to_dict()
+        raise InputError(
+            f"conditions.{condition}: after the view and label filters on {column!r}, "
+            + "; ".join(problems)
+            + f" (films per (split, label): {counts}); widen conditions.{condition}.views "
+            "or check the label column"
+        )
+    return warnings

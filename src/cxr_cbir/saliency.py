@@ -8,7 +8,7 @@ outputs with the flat rule (even spread), which keeps relevance non-negative.
 Two traps handled here:
 
 * captum multiplies the relevance by the output logit, so a negative logit flips the
-  map: relevance is divided by the logit again (a z+ map then sums to 1).
+  map: the relevance is taken before that multiplication (a z+ map then sums to 1).
 * the first convolution sees signed (normalised) inputs, where z+ must treat positive
   and negative inputs apart: R_x = x+ (W+)^T s + x- (W-)^T s with s = R / (W+ x+ + W- x-).
   captum's rule clamps the weights only, so LRP runs on the network *after* the first
@@ -72,6 +72,16 @@ class FlatAvgPoolRule(EpsilonRule):
         return _backward_hook_input
 
 
+class _UnscaledLRP(LRP):
+    """captum's LRP returning the relevance *before* its final multiplication by the
+    output logit: with z+ each map then sums to 1 whatever the logit's sign, and no
+    extra forward pass is needed to divide the logit out again."""
+
+    def _compute_output_and_change_weights(self, inputs, target, additional_forward_args):
+        out = super()._compute_output_and_change_weights(inputs, target, additional_forward_args)
+        return torch.ones_like(out)
+
+
 def _set_rules(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -96,18 +106,103 @@ def _first_layer_zplus(conv: nn.Conv2d, x: torch.Tensor, relevance: torch.Tensor
     return (xp * gp + xn * gn).detach()
 
 
+_EPS = 1e-9
+
+
+def _through(gp: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``a``'s value on ``gp``'s graph, with the local gradient a / gp: relevance passes
+    through BatchNorm and ReLU unchanged (identity rule) when gradients are relevance / z+."""
+    return gp * (a / (gp + _EPS)).detach()
+
+
+def _zplus(conv: nn.Module, a: torch.Tensor) -> torch.Tensor:
+    """z+ = W+ a (bias ignored), on the graph: its gradient is the z+ rule's W+^T."""
+    w = conv.weight.clamp(min=0)
+    if isinstance(conv, nn.Linear):
+        return F.linear(a, w)
+    return F.conv2d(a, w, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def _dense_block(block: nn.Module, feats: list) -> list:
+    """A dense block on (real, z+) feature pairs; returns the pairs after it."""
+    for layer in block.values():
+        real = torch.cat([f for f, _ in feats], 1)
+        gp = torch.cat([g for _, g in feats], 1)
+        with torch.no_grad():
+            a1 = layer.relu1(layer.norm1(real))
+            z1 = layer.conv1(a1)
+            a2 = layer.relu2(layer.norm2(z1))
+            z2 = layer.conv2(a2)
+        z1p = _zplus(layer.conv1, _through(gp, a1))
+        z2p = _zplus(layer.conv2, _through(z1p, a2))
+        feats = [*feats, (z2, z2p)]
+    return feats
+
+
+def _transition(trans: nn.Module, feats: list) -> list:
+    """BN, ReLU, 1x1 conv (z+), then average pooling with the flat rule."""
+    real = torch.cat([f for f, _ in feats], 1)
+    gp = torch.cat([g for _, g in feats], 1)
+    with torch.no_grad():
+        a = trans.relu(trans.norm(real))
+        z = trans.conv(a)
+        p = trans.pool(z)
+    zp = _zplus(trans.conv, _through(gp, a))
+    k = int(np.atleast_1d(trans.pool.kernel_size)[0])
+    q = F.avg_pool2d(zp.detach(), k)  # the pooled z+, the denominator above the pool
+    up = q.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3)
+    ratio = torch.zeros_like(zp)
+    ratio[..., : up.shape[2], : up.shape[3]] = up
+    # value q; gradient to z+_i of (1/k^2) q / z+_i: relevance spread evenly (flat rule)
+    pp = F.avg_pool2d(zp * (ratio / (zp + _EPS)).detach(), k)
+    return [(p, pp)]
+
+
+def deep_taylor_fast(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor:
+    """Deep Taylor relevance in one forward and one backward pass (no captum hooks).
+
+    The same rules as :func:`deep_taylor` (z+, identity through BatchNorm / ReLU,
+    winner-take-all max pooling, flat transition pooling, average pooling by share),
+    written as the gradient trick of Montavon et al.: each convolution contributes
+    z+ = W+ a on the graph, each non-linearity the detached ratio a / z+ below it, and
+    the gradient of the positive-class z+ logit, started at 1 / z+, is relevance / z+
+    everywhere. Tested equal to :func:`deep_taylor` (captum) to float precision.
+    """
+    model = model.eval()
+    f = model.features
+    with torch.no_grad():
+        z0 = f.conv0(x)
+        a0 = f.relu0(f.norm0(z0))
+    a0 = a0.detach().requires_grad_(True)
+    with torch.enable_grad():
+        h = f.pool0(a0)
+        feats = [(h.detach(), h)]
+        for name, mod in f.named_children():
+            if name.startswith("denseblock"):
+                feats = _dense_block(mod, feats)
+            elif name.startswith("transition"):
+                feats = _transition(mod, feats)
+        real = torch.cat([r for r, _ in feats], 1)
+        gp = torch.cat([g for _, g in feats], 1)
+        with torch.no_grad():
+            a = model.relu(f.norm5(real))
+        pooled = torch.flatten(model.pool(_through(gp, a)), 1)
+        logit = _zplus(model.classifier, pooled)[:, 0]
+        (grad,) = torch.autograd.grad(logit, a0, grad_outputs=1.0 / (logit.detach() + _EPS))
+        rel_z0 = (a0 * grad).detach()
+        return _first_layer_zplus(f.conv0, x, rel_z0)
+
+
 def deep_taylor(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor:
-    """Relevance (N, 3, H, W) of normalised inputs ``x``; non-negative, each map sums to ~1."""
+    """Relevance (N, 3, H, W) of normalised inputs ``x``; non-negative, each map sums to ~1.
+    captum's LRP with the rules above (the reference; :func:`deep_taylor_fast` is used)."""
     model = model.eval()
     conv0 = model.features.conv0
     with torch.no_grad():
         z0 = conv0(x)
-        logits = model(x).squeeze(1)
     body = _Body(model).eval()
     _set_rules(body)
-    rel_z0 = LRP(body).attribute(z0.clone().requires_grad_(True), target=0)
-    safe = torch.where(logits.abs() < 1e-12, torch.full_like(logits, 1e-12), logits)
-    rel_z0 = rel_z0 / safe.view(-1, 1, 1, 1)  # undo captum's scaling by the logit
+    rel_z0 = _UnscaledLRP(body).attribute(z0.requires_grad_(True), target=0)
     with torch.enable_grad():
         return _first_layer_zplus(conv0, x, rel_z0)
 
@@ -115,7 +210,7 @@ def deep_taylor(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor:
 def attribute(model: DenseNetClassifier, x: torch.Tensor, method: str) -> torch.Tensor:
     """Attribution (N, 3, H, W) of the positive-class logit for ``method``."""
     if method == "deep_taylor":
-        return deep_taylor(model, x)
+        return deep_taylor_fast(model, x)
     model = model.eval()
     x = x.clone().requires_grad_(True)
     if method == "integrated_gradients":

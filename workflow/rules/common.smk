@@ -40,6 +40,11 @@ if "ig" in CLASSIFIERS or "cnn_ig" in MODELS.get("methods", []):
 ML = config.get("metric_learning") or {}
 ML_METHODS = ["dml", "ce"] if ML else []
 EMBEDDING_METHODS = list(MODELS.get("methods", [])) + ML_METHODS
+# saliency / embedding jobs per condition and per metric model (scatter/gather)
+MODEL_SHARD_COUNT = MODELS.get("shards", 1)
+MODEL_SHARDS = list(range(MODEL_SHARD_COUNT))
+ML_SHARD_COUNT = ML.get("shards", 1)
+ML_SHARDS = list(range(ML_SHARD_COUNT))
 # metric embeddings are compared by L2 (they are unit vectors), the CE baseline by cosine
 EMBEDDING_METRIC = {"dml": "l2", "ce": "cosine"}
 RANKING_METHODS = ["ssim", "random", *EMBEDDING_METHODS]
@@ -232,5 +237,63 @@ def metric_outputs():
     return out
 
 
+def index_inputs(wildcards):
+    """A condition's models index its cohort; metric models index the whole cache."""
+    if wildcards.scope == "metric":
+        return {
+            "embeddings": f"{OUT}/embeddings/metric/{wildcards.method}.npz",
+            "table": f"{OUT}/data/manifest.parquet",
+        }
+    return {
+        "embeddings": f"{OUT}/embeddings/{wildcards.scope}/{wildcards.method}.npz",
+        "table": f"{OUT}/data/{wildcards.scope}/cohort.parquet",
+    }
+
+
+def index_columns(scope):
+    """Columns a query prints beside each neighbour (labels, split, clinical fields)."""
+    cols = ["path", "split", "view"]
+    cols += [ML["label"]] if scope == "metric" else ["label"]
+    prog = config.get("prognosis") or {}
+    cols += list(prog.get("fields", [])) + ([prog["outcome"]] if prog else [])
+    return cols + list(config.get("query", {}).get("fields", []))
+
+
+def index_files():
+    files = [
+        f"{OUT}/index/{c}/{m}.npz"
+        for c in CONDITIONS
+        for m in MODELS.get("methods", [])
+    ]
+    files += [f"{OUT}/index/metric/{m}.npz" for m in ML_METHODS]
+    return files + ([f"{OUT}/index/settings.json"] if files else [])
+
+
+def query_settings():
+    """Narrow settings for the query command: preprocessing, models and their files."""
+    seg = {k: SEG.get(k) for k in ("image_size", "threshold")} if SEG else {}
+    seg["members"] = {
+        m: {**seg_member(m), "model": f"{OUT}/segmentation/members/{m}/model.pt"}
+        for m in SEG_MEMBERS
+    }
+    return {
+        "run": RUN,
+        "image_size": config["preprocess"]["image_size"],
+        "lung_mask": LUNG_MASK,
+        "segmentation": seg,
+        "cache_images": CACHE_IMAGES,
+        "cache_index": CACHE_INDEX,
+        "conditions": CONDITIONS,
+        "condition_methods": list(MODELS.get("methods", [])),
+        "saliency_method": MODELS.get("saliency", {}).get("method", "deep_taylor"),
+        "metric_methods": ML_METHODS,
+        "metric_model": {
+            k: ML.get(k) for k in ("classes", "embedding_dim", "attention")
+        },
+        "metric_label": ML.get("label"),
+        "out": OUT,
+    }
+
+
 def final_targets():
-    return [f"{OUT}/report.html", *report_outputs()]
+    return [f"{OUT}/report.html", *report_outputs(), *index_files()]

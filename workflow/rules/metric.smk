@@ -66,18 +66,18 @@ rule train_metric:
         "../scripts/train_metric.py"
 
 
-rule embed_metric:
+rule embed_metric_shard:
     input:
         model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("training/metric.py", "models/metric.py"),
+        code=code("training/metric.py", "models/metric.py", "shards.py"),
     output:
-        f"{OUT}/embeddings/metric/{{mlmodel}}.npz",
+        temp(f"{OUT}/embeddings/metric/shards/{{mlmodel}}-{{shard}}.npz"),
     log:
-        f"{OUT}/logs/embed_metric_{{mlmodel}}.log",
+        f"{OUT}/logs/embed_metric_{{mlmodel}}_{{shard}}.log",
     benchmark:
-        f"{OUT}/benchmarks/embed_metric_{{mlmodel}}.tsv"
+        f"{OUT}/benchmarks/embed_metric_{{mlmodel}}_{{shard}}.tsv"
     wildcard_constraints:
         mlmodel="dml|ce",
     conda:
@@ -88,8 +88,29 @@ rule embed_metric:
     params:
         ml={k: ML.get(k) for k in ("classes", "embedding_dim", "attention")},
         batch_size=config.get("models", {}).get("batch_size", 32),
+        shards=ML_SHARD_COUNT,
     script:
         "../scripts/embed_metric.py"
+
+
+rule embed_metric:
+    input:
+        shards=expand(
+            f"{OUT}/embeddings/metric/shards/{{{{mlmodel}}}}-{{shard}}.npz",
+            shard=ML_SHARDS,
+        ),
+        ids=CACHE_INDEX,
+        code=code("shards.py"),
+    output:
+        f"{OUT}/embeddings/metric/{{mlmodel}}.npz",
+    log:
+        f"{OUT}/logs/embed_metric_{{mlmodel}}.log",
+    wildcard_constraints:
+        mlmodel="dml|ce",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/gather_embeddings.py"
 
 
 rule retrieval_eval:

@@ -40,13 +40,41 @@ rule train_classifier:
         "../scripts/train_classifier.py"
 
 
-rule saliency:
+rule saliency_shard:
     input:
         model=f"{OUT}/models/{{condition}}/cnn/model.pt",
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("saliency.py", "models/densenet.py", "torch_utils.py"),
+        code=code("saliency.py", "shards.py", "models/densenet.py", "torch_utils.py"),
+    output:
+        temp(f"{OUT}/saliency/{{condition}}/shards/{{shard}}.npz"),
+    log:
+        f"{OUT}/logs/saliency_{{condition}}_{{shard}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/saliency_{{condition}}_{{shard}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        saliency=config["models"]["saliency"],
+        shards=MODEL_SHARD_COUNT,
+    script:
+        "../scripts/saliency_shard.py"
+
+
+rule saliency:
+    input:
+        shards=expand(
+            f"{OUT}/saliency/{{{{condition}}}}/shards/{{shard}}.npz",
+            shard=MODEL_SHARDS,
+        ),
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=code("shards.py", "figures.py"),
     output:
         maps=f"{OUT}/saliency/{{condition}}/maps.npy",
         ids=f"{OUT}/saliency/{{condition}}/ids.parquet",
@@ -57,30 +85,27 @@ rule saliency:
         ),
     log:
         f"{OUT}/logs/saliency_{{condition}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/saliency_{{condition}}.tsv"
     conda:
-        "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
-    resources:
-        gpu=1,
+        "../../envs/data.yaml"
     params:
-        saliency=config["models"]["saliency"],
+        method=config["models"]["saliency"]["method"],
     script:
         "../scripts/saliency.py"
 
 
-rule embed:
+rule embed_shard:
     input:
         unpack(embedding_inputs),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
-        code=code("embeddings.py", "models/densenet.py", "models/attention.py"),
+        code=code(
+            "embeddings.py", "shards.py", "models/densenet.py", "models/attention.py"
+        ),
     output:
-        f"{OUT}/embeddings/{{condition}}/{{method}}.npz",
+        temp(f"{OUT}/embeddings/{{condition}}/shards/{{method}}-{{shard}}.npz"),
     log:
-        f"{OUT}/logs/embed_{{condition}}_{{method}}.log",
+        f"{OUT}/logs/embed_{{condition}}_{{method}}_{{shard}}.log",
     benchmark:
-        f"{OUT}/benchmarks/embed_{{condition}}_{{method}}.tsv"
+        f"{OUT}/benchmarks/embed_{{condition}}_{{method}}_{{shard}}.tsv"
     wildcard_constraints:
         method="cnn|ig|att|cnn_ig",
     conda:
@@ -90,8 +115,29 @@ rule embed:
         gpu=1,
     params:
         batch_size=config["models"]["batch_size"],
+        shards=MODEL_SHARD_COUNT,
     script:
-        "../scripts/embed.py"
+        "../scripts/embed_shard.py"
+
+
+rule embed:
+    input:
+        shards=expand(
+            f"{OUT}/embeddings/{{{{condition}}}}/shards/{{{{method}}}}-{{shard}}.npz",
+            shard=MODEL_SHARDS,
+        ),
+        ids=f"{OUT}/data/{{condition}}/cohort.parquet",
+        code=code("shards.py"),
+    output:
+        f"{OUT}/embeddings/{{condition}}/{{method}}.npz",
+    log:
+        f"{OUT}/logs/embed_{{condition}}_{{method}}.log",
+    wildcard_constraints:
+        method="cnn|ig|att|cnn_ig",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/gather_embeddings.py"
 
 
 rule rank_embedding:

@@ -136,12 +136,15 @@ rule cohort:
         labels=f"{OUT}/data/{{condition}}/labels.parquet",
         index=f"{OUT}/cache/index.parquet",
         rejected=f"{OUT}/data/rejected.csv",
+        code=code("filters.py"),
     output:
         f"{OUT}/data/{{condition}}/cohort.parquet",
     log:
         f"{OUT}/logs/cohort_{{condition}}.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        label=lambda wc: config["conditions"][wc.condition]["label"],
     script:
         "../scripts/cohort.py"
 

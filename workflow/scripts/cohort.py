@@ -3,6 +3,7 @@
 import pandas as pd
 
 from cxr_cbir import runlog
+from cxr_cbir.filters import check_classes
 from cxr_cbir.io_utils import write_parquet
 
 log = runlog.setup(snakemake.log[0])
@@ -15,4 +16,6 @@ for r in dropped.itertuples():
     reason = rejected.loc[rejected["image_id"] == r.image_id, "reason"]
     log.warning("image %s left out: %s", r.image_id, reason.iloc[0] if len(reason) else "?")
 log.info("cohort: %d images (%d unreadable left out)", len(cohort), len(dropped))
+for warning in check_classes(cohort, snakemake.wildcards.condition, snakemake.params.label):
+    log.warning("%s: %s", snakemake.wildcards.condition, warning)
 write_parquet(cohort, snakemake.output[0])

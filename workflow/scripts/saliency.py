@@ -1,25 +1,29 @@
-"""Saliency maps of the condition's CNN for every cohort image (Deep Taylor by default)."""
+"""Gather the saliency shards of one condition into maps.npy + ids.parquet, and a gallery."""
 
+import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
 from cxr_cbir.figures import saliency_gallery
 from cxr_cbir.io_utils import write_npy, write_parquet
-from cxr_cbir.models import build_model
-from cxr_cbir.saliency import saliency_maps
-from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+from cxr_cbir.shards import gather_arrays
 
 log = runlog.setup(snakemake.log[0])
-set_threads(snakemake.threads)
-device = pick_device()
-cfg = snakemake.params.saliency
 cohort = pd.read_parquet(snakemake.input.cohort)
-images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
-model = build_model("cnn")
-model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
-maps = saliency_maps(model, images, cfg["method"], cfg["batch_size"], device)
-log.info("%s maps for %d images", cfg["method"], len(maps))
+parts = gather_arrays(list(snakemake.input.shards), cohort["image_id"])
+maps = parts["maps"]
+log.info("gathered %d maps from %d shards", len(maps), len(snakemake.input.shards))
 write_npy(maps, snakemake.output.maps)
 write_parquet(cohort[["image_id"]].reset_index(drop=True), snakemake.output.ids)
-saliency_gallery(images, maps, cohort["label"].to_numpy(), cfg["method"], snakemake.output.gallery)
+# the gallery shows the first two positives and negatives; only those images are loaded
+labels = cohort["label"].to_numpy()
+picks = [*np.flatnonzero(labels == 1)[:2], *np.flatnonzero(labels == 0)[:2]]
+shown = cohort.iloc[picks]
+saliency_gallery(
+    cohort_images(shown, snakemake.input.images, snakemake.input.index),
+    maps[picks],
+    labels[picks],
+    snakemake.params.method,
+    snakemake.output.gallery,
+)

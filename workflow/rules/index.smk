@@ -1,0 +1,36 @@
+# Exact search index over every embedded image, per model, and the settings that
+# `cxr-cbir query` needs to treat a new film exactly as the run treated the archive.
+
+
+rule embedding_index:
+    input:
+        unpack(index_inputs),
+        code=code("index.py"),
+    output:
+        index=f"{OUT}/index/{{scope}}/{{method}}.npz",
+        table=f"{OUT}/index/{{scope}}/{{method}}.parquet",
+    log:
+        f"{OUT}/logs/index_{{scope}}_{{method}}.log",
+    wildcard_constraints:
+        scope="|".join([*CONDITIONS, "metric"]),
+        method="|".join(EMBEDDING_METHODS) or "none",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        metric=lambda wc: EMBEDDING_METRIC.get(wc.method, "l2"),
+        columns=lambda wc: index_columns(wc.scope),
+    script:
+        "../scripts/build_index.py"
+
+
+rule query_settings:
+    output:
+        f"{OUT}/index/settings.json",
+    log:
+        f"{OUT}/logs/query_settings.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        settings=query_settings(),
+    script:
+        "../scripts/query_settings.py"
