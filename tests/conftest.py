@@ -87,7 +87,11 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """One complete run of the workflow on the tiny config, shared by the end-to-end tests."""
-    workdir = tmp_path_factory.mktemp("tiny")
+    if os.environ.get("CXR_TINY_RUN"):  # developers: reuse a folder, brought up to date
+        workdir = Path(os.environ["CXR_TINY_RUN"])
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = tmp_path_factory.mktemp("tiny")
     shutil.copy(TINY, workdir / "tiny.yaml")
     run_snakemake(workdir, workdir / "tiny.yaml")
     return workdir

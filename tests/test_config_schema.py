@@ -39,6 +39,10 @@ def test_shipped_configs_are_valid(path):
             r"'conditions.effusion.views.0': 'LATERAL' is not one of",
         ),
         (lambda c: c["data"].update(format="dicom"), r"'data.format': 'dicom' is not one of"),
+        (
+            lambda c: c["models"].update(methods=["cnn", "vgg"]),
+            r"'models.methods.1': 'vgg' is not one of",
+        ),
         (lambda c: c["evaluation"].pop("ndcg_k"), r"'evaluation': 'ndcg_k' is a required"),
         (
             lambda c: [c["conditions"]["effusion"].pop(k) for k in ("severity", "expert_rankings")],

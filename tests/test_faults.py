@@ -107,3 +107,31 @@ def test_same_seed_gives_identical_rankings_and_ndcg(tiny_run, tmp_path):
     for path in sorted((out_a / "models").rglob("metrics.csv")):
         rel = path.relative_to(out_a)
         pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(out_b / rel), obj=str(rel))
+
+
+def test_bad_expert_csv_fails_naming_it_and_loses_nothing(tiny_run, tmp_path):
+    """A bad file met mid-run: the job fails naming file and row; every result computed
+    before stays, and the failed job leaves no output that looks complete."""
+    work = copy_without_models(tiny_run, tmp_path / "work")
+    good = pd.read_csv(tiny_run / "results/tiny/archive/sidecar/expert_rankings_effusion.csv")
+    bad = good.copy()
+    bad.loc[3, "rank"] = None  # a blank cell in row 5 of the file
+    bad_csv = tmp_path / "rankings_with_blank.csv"
+    bad.to_csv(bad_csv, index=False)
+    cfg = write_config(
+        work / "tiny.yaml",
+        tmp_path / "bad.yaml",
+        conditions__effusion__expert_rankings=str(bad_csv),
+    )
+    out = work / "results/tiny"
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    target = "results/tiny/catalogues/effusion/expert_rankings.csv"
+    proc = run_snakemake(work, cfg, target, check=False)
+    assert proc.returncode != 0
+    log = (out / "logs/catalogues_effusion.log").read_text() + proc.stderr + proc.stdout
+    assert f"{bad_csv}: row 5 has an empty value" in log
+    assert not (out / "catalogues/effusion/expert_rankings.csv").exists()
+    kept = {p: m for p, m in before.items() if "catalogues/effusion" not in str(p)}
+    kept = {p: m for p, m in kept.items() if "/logs/" not in str(p)}
+    assert all(p.exists() and p.stat().st_mtime_ns == m for p, m in kept.items())
+    assert not list(out.rglob("*.part"))  # no half-written file left behind

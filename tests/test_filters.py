@@ -150,3 +150,20 @@ def test_path_traversal_in_csv_fails_naming_row(tmp_path):
 def test_unknown_archive_layout():
     with pytest.raises(InputError, match="data.format"):
         build_manifest("dicom", "/nowhere")
+
+
+def test_class_emptied_by_filtering_names_condition_split_and_class():
+    from cxr_cbir.filters import check_classes
+
+    cohort = pd.DataFrame(
+        {"split": ["train", "train", "test", "test", "validate"], "label": [1, 0, 1, 1, 1]}
+    )
+    with pytest.raises(InputError) as err:
+        check_classes(cohort, "effusion", "Pleural Effusion")
+    msg = str(err.value)
+    assert "conditions.effusion" in msg and "'Pleural Effusion'" in msg
+    assert "no negative (0) film left in split 'test'" in msg
+    ok = pd.concat([cohort, pd.DataFrame({"split": ["test"], "label": [0]})])
+    assert check_classes(ok, "effusion", "Pleural Effusion") == [
+        "no negative (0) film left in split 'validate'"
+    ]

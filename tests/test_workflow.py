@@ -136,6 +136,7 @@ MODEL_JOBS = {
     "embed": 8,
     "rank_embedding": 12,  # cnn, ig, att, cnn_ig, dml, ce x 2 conditions
     "embedding_index": 10,
+    "query_settings": 1,
     "classification_report": 1,
     "train_metric": 2,
     "embed_metric_shard": 2,

@@ -222,7 +222,7 @@ def query_panel(result: QueryResult, film_name: str, path: str) -> None:
     )
     titles = [f"query\n{film_name[:18]}"]
     for r in result.neighbours.itertuples(index=False):
-        label = getattr(r, label_col) if label_col else ""
+        label = f"{label_col}={getattr(r, label_col)}" if label_col else ""
         titles.append(f"#{r.rank} d={r.distance:.3g}\n{label}")
     for j in range(n):
         axes[0][j].imshow(images[j], cmap="gray", vmin=0, vmax=255)

@@ -236,6 +236,6 @@ def saliency_maps(model, images: np.ndarray, method: str, batch_size: int, devic
     model = model.to(device).eval()
     out = np.zeros(images.shape, np.float16)
     for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
-        x = prepare(torch.from_numpy(np.asarray(images[i : i + batch_size]))).to(device)
+        x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
     return out

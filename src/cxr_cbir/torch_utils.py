@@ -94,4 +94,8 @@ def history_to_state(history: list[dict]) -> dict:
 
 
 def history_from_state(state: dict) -> list[dict]:
-    return pd.DataFrame({k: v.tolist() for k, v in state["history"].items()}).to_dict("records")
+    frame = pd.DataFrame({k: v.tolist() for k, v in state["history"].items()})
+    for col in ("epoch", "iteration"):
+        if col in frame:
+            frame[col] = frame[col].astype(int)
+    return frame.to_dict("records")

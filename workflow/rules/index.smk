@@ -15,7 +15,7 @@ rule embedding_index:
         scope="|".join([*CONDITIONS, "metric"]),
         method="|".join(EMBEDDING_METHODS) or "none",
     conda:
-        "../../envs/data.yaml"
+        "../../envs/torch.yaml"
     params:
         metric=lambda wc: EMBEDDING_METRIC.get(wc.method, "l2"),
         columns=lambda wc: index_columns(wc.scope),

@@ -8,7 +8,13 @@ from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images, cohort_maps, split_arrays
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models import build_model
-from cxr_cbir.torch_utils import load_state_dict_file, pick_device, save_checkpoint, set_threads
+from cxr_cbir.torch_utils import (
+    load_state_dict_file,
+    pick_device,
+    save_checkpoint,
+    seed_everything,
+    set_threads,
+)
 from cxr_cbir.training.classifier import predict, train_classifier
 from cxr_cbir.training.metrics import binary_metrics
 
@@ -23,6 +29,7 @@ if kind == "ig":
 else:
     inputs = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
 data = split_arrays(cohort, inputs)
+seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
 model = build_model(kind)
 if snakemake.input.init:
     missing = load_state_dict_file(model, snakemake.input.init[0])

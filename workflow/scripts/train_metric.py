@@ -8,7 +8,7 @@ from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models.metric import build_metric_model
-from cxr_cbir.torch_utils import pick_device, save_checkpoint, set_threads
+from cxr_cbir.torch_utils import pick_device, save_checkpoint, seed_everything, set_threads
 from cxr_cbir.training.metric import train_embedding
 
 log = runlog.setup(snakemake.log[0])
@@ -26,6 +26,7 @@ log.info(
     len(train),
     train["class_name"].value_counts().to_dict(),
 )
+seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
 model, history = train_embedding(
     build_metric_model(kind, ml),
     images,
