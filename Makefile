@@ -27,6 +27,7 @@ test: $(STAMP)
 ## make test-slurm: the tiny config through SLURM on a single-node localhost cluster
 ## (needs root and apt; installs slurm-wlm + munge; about 20 min on 2 cores)
 test-slurm: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,slurm]'
 	CXR_RUN_SLURM=1 $(BIN)/python -m pytest -q -rs -s tests/test_slurm.py
 
 ## make bench: every benchmark in bench/ (figures and ratios printed)

@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 import torch
 
-from cxr_cbir.index import EmbeddingIndex
+from cxr_cbir.index import FAISS_MAX_ELEMENTS, EmbeddingIndex
 
 
 def timed(fn, repeats: int) -> float:
@@ -56,6 +56,8 @@ def main() -> None:
         rows.append((f"EmbeddingIndex[{backend}] (top-{args.k} agreement {agree:.3f})", t))
         del index
     print(f"{args.n} x {args.dim} float32, {args.queries} queries per batch, top-{args.k}")
+    auto = "faiss" if base.size < FAISS_MAX_ELEMENTS else "torch"
+    print(f"  the workflow's index (backend auto) uses {auto} at this size")
     for name, t in rows:
         per_q = 1000 * t / args.queries
         print(f"  {name:48s} {per_q:8.2f} ms/query  ratio to faiss {t / t_faiss:5.2f}x")

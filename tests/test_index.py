@@ -89,3 +89,13 @@ def test_index_table_follows_index_order():
     assert table["image_id"].tolist() == ["c", "a"]
     with pytest.raises(InputError, match="e.g. z"):
         index_table(cohort, ["z"], ["label"])
+
+
+def test_auto_backend_follows_the_measured_crossover():
+    from cxr_cbir.index import FAISS_MAX_ELEMENTS
+
+    small = EmbeddingIndex(np.arange(10).astype(str), np.zeros((10, 8), np.float32))
+    assert small.backend == "faiss"
+    n = FAISS_MAX_ELEMENTS // 64 + 1
+    big = EmbeddingIndex(np.arange(n).astype(str), np.zeros((n, 64), np.float32))
+    assert big.backend == "torch"
