@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from .errors import InputError
-from .io_utils import atomic_path
+from .shards import save_arrays
 
 METRICS = ("l2", "cosine")
 FAISS_MAX_ELEMENTS = 4_000_000  # n x dim below which faiss beat the torch matmul here
@@ -115,11 +115,7 @@ class EmbeddingIndex:
         return dist, self.ids[idx]
 
     def save(self, path: str) -> None:
-        def _write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, ids=self.ids.astype(str), vectors=self.vectors, metric=self.metric)
-
-        atomic_path(path, _write)
+        save_arrays(path, ids=self.ids.astype(str), vectors=self.vectors, metric=self.metric)
 
     @classmethod
     def load(cls, path: str, backend: str = "auto") -> EmbeddingIndex:
