@@ -1,5 +1,6 @@
 """End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
 
+import os
 import subprocess
 import sys
 
@@ -200,6 +201,32 @@ def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run,
 def test_report_only_setting_reruns_only_the_report(tiny_run, tmp_path):
     changed = write_config(tiny_run / "tiny.yaml", tmp_path / "c.yaml", report__title="Ward 7")
     assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == {"report": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("retrieval_eval.py", {"retrieval_eval": 1}),
+        ("ssim_ranking.py", {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1}),
+    ],
+)
+def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, module, expected):
+    """The modules a rule imports are its inputs: an edited module reruns that rule and its
+    dependants only. Snakemake compares input checksums, so a bare touch (same bytes, newer
+    mtime) is not an edit and plans nothing. The module's bytes and mtime are restored."""
+    path = REPO / "src" / "cxr_cbir" / module
+    before = path.stat()
+    original = path.read_bytes()
+    try:
+        os.utime(path, (before.st_atime, before.st_mtime + 3600 * 24 * 365))
+        touched = planned_jobs(run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n").stdout)
+        path.write_bytes(original + b"\n# an edit that changes the module's checksum\n")
+        edited = planned_jobs(run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n").stdout)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert touched == {}
+    assert edited == expected | {"report": 1, "all": 1}
 
 
 def test_every_method_ranks_every_catalogue(tiny_run):
