@@ -61,7 +61,7 @@ def predict(model, inputs: np.ndarray, batch_size: int, device) -> np.ndarray:
     model.eval()
     out = []
     for i in range(0, len(inputs), batch_size):
-        x = prepare(torch.from_numpy(np.asarray(inputs[i : i + batch_size]))).to(device)
+        x = prepare(torch.from_numpy(np.array(inputs[i : i + batch_size]))).to(device)
         out.append(torch.sigmoid(model(x)).squeeze(1).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -153,7 +153,8 @@ def embed_all(model, images: np.ndarray, batch_size: int, device, with_mask: boo
     model = model.to(device).eval()
     embs, feats, masks = [], [], []
     for i in tqdm(range(0, len(images), batch_size), desc="embed", mininterval=5):
-        x = prepare(torch.from_numpy(np.asarray(images[i : i + batch_size]))).to(device)
+        # np.array copies the batch: slices of a read-only memmap cannot back a tensor
+        x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         if hasattr(model, "features_and_mask"):
             f, m = model.features_and_mask(x)
             e = torch.nn.functional.normalize(model.head(f), dim=1)
