@@ -10,10 +10,10 @@ Same image size, batch and threads, in one process; prints images/s and the rati
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from timing import best_time
 
 from cxr_cbir.embeddings import compute_embeddings
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
@@ -46,13 +46,7 @@ def main() -> None:
 
     rates = {}
     for name, fn in (("bare forward", bare), ("embedding extraction", pipeline)):
-        fn()  # warm-up
-        best = float("inf")
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t)
-        rates[name] = args.n / best
+        rates[name] = args.n / best_time(fn, args.repeats)
         print(f"{name:>22}: {rates[name]:7.1f} images/s ({args.size} px, batch {args.batch})")
     ratio = rates["embedding extraction"] / rates["bare forward"]
     print(f"ratio extraction / bare forward: {ratio:.3f} (goal >= 0.9)")

@@ -10,23 +10,13 @@ Prints ms per query (queries batched) and the ratio to faiss (goals: <= 50 ms, <
 from __future__ import annotations
 
 import argparse
-import time
 
 import faiss
 import numpy as np
 import torch
+from timing import best_time
 
 from cxr_cbir.index import FAISS_MAX_ELEMENTS, EmbeddingIndex
-
-
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> None:
@@ -45,12 +35,12 @@ def main() -> None:
 
     flat = faiss.IndexFlatL2(args.dim)
     flat.add(base)
-    t_faiss = timed(lambda: flat.search(queries, args.k), args.repeats)
+    t_faiss = best_time(lambda: flat.search(queries, args.k), args.repeats)
     _, want = flat.search(queries, args.k)
     rows = [("faiss IndexFlatL2 (bare)", t_faiss)]
     for backend in ("faiss", "torch"):
         index = EmbeddingIndex(ids, base, "l2", backend)
-        t = timed(lambda index=index: index.search(queries, args.k), args.repeats)
+        t = best_time(lambda index=index: index.search(queries, args.k), args.repeats)
         got = index.search(queries, args.k)[1].astype(int)
         agree = np.mean([len(set(a) & set(b)) / args.k for a, b in zip(got, want, strict=True)])
         rows.append((f"EmbeddingIndex[{backend}] (top-{args.k} agreement {agree:.3f})", t))

@@ -83,12 +83,10 @@ def segment(film: Path, settings: dict, workdir: Path, device) -> np.ndarray:
 
 
 def _classifier(out: Path, condition: str, kind: str, device):
-    from .models import build_model
+    from .models import load_model
 
-    model = build_model(kind)
     path = _require(out / "models" / condition / kind / "model.pt", f"{kind} model")
-    model.load_state_dict(load_checkpoint(path, map_location=device))
-    return model.to(device).eval()
+    return load_model(kind, path, device)
 
 
 def _saliency(out: Path, condition: str, images: np.ndarray, method: str, device) -> np.ndarray:

@@ -46,7 +46,13 @@ rule saliency_shard:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("saliency.py", "shards.py", "models/densenet.py", "torch_utils.py"),
+        code=code(
+            "saliency.py",
+            "shards.py",
+            "models/__init__.py",
+            "models/densenet.py",
+            "torch_utils.py",
+        ),
     output:
         temp(f"{OUT}/saliency/{{condition}}/shards/{{shard}}.npz"),
     log:
@@ -98,7 +104,11 @@ rule embed_shard:
         unpack(embedding_inputs),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         code=code(
-            "embeddings.py", "shards.py", "models/densenet.py", "models/attention.py"
+            "embeddings.py",
+            "shards.py",
+            "models/__init__.py",
+            "models/densenet.py",
+            "models/attention.py",
         ),
     output:
         temp(f"{OUT}/embeddings/{{condition}}/shards/{{method}}-{{shard}}.npz"),

@@ -5,9 +5,9 @@ import pandas as pd
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images, cohort_maps
 from cxr_cbir.embeddings import compute_embeddings
-from cxr_cbir.models import build_model
+from cxr_cbir.models import load_model
 from cxr_cbir.shards import save_arrays, shard_slice
-from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -20,8 +20,7 @@ if method in ("ig", "cnn_ig"):
     inputs = cohort_maps(cohort, snakemake.input.maps, snakemake.input.map_ids)
 else:
     inputs = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
-model = build_model("cnn" if method == "cnn_ig" else method)
-model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
+model = load_model("cnn" if method == "cnn_ig" else method, snakemake.input.model, device)
 vectors = compute_embeddings(model, inputs, snakemake.params.batch_size, device)
 log.info("%s: %s embeddings (rows %d:%d)", method, vectors.shape, rows.start, rows.stop)
 save_arrays(snakemake.output[0], ids=cohort["image_id"].to_numpy(dtype=str), vectors=vectors)

@@ -4,10 +4,10 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
-from cxr_cbir.models import build_model
+from cxr_cbir.models import load_model
 from cxr_cbir.saliency import saliency_maps
 from cxr_cbir.shards import save_arrays, shard_slice
-from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -17,8 +17,7 @@ cohort = pd.read_parquet(snakemake.input.cohort)
 rows = shard_slice(len(cohort), int(snakemake.wildcards.shard), snakemake.params.shards)
 cohort = cohort.iloc[rows]
 images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
-model = build_model("cnn")
-model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
+model = load_model("cnn", snakemake.input.model, device)
 maps = saliency_maps(model, images, cfg["method"], cfg["batch_size"], device)
 log.info("%s maps for %d images (rows %d:%d)", cfg["method"], len(maps), rows.start, rows.stop)
 save_arrays(snakemake.output[0], ids=cohort["image_id"].to_numpy(dtype=str), maps=maps)
