@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from cxr_cbir.archive import build_manifest
-from cxr_cbir.demo.archive import CHEXPERT_LABELS
 from cxr_cbir.errors import InputError, PathEscapeError
 from cxr_cbir.filters import count_table, label_filter, view_filter
+from cxr_cbir.mimic_layout import CHEXPERT_LABELS
 
 
 def _write_gz(path: Path, text: str) -> None:

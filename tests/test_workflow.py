@@ -208,12 +208,15 @@ def test_report_only_setting_reruns_only_the_report(tiny_run, tmp_path):
     [
         ("retrieval_eval.py", {"retrieval_eval": 1}),
         ("ssim_ranking.py", {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1}),
+        # imported by no script, only by evaluation.py, which the ndcg script imports
+        ("ndcg.py", {"ndcg": 1, "ndcg_plot": 1}),
     ],
 )
 def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, module, expected):
-    """The modules a rule imports are its inputs: an edited module reruns that rule and its
-    dependants only. Snakemake compares input checksums, so a bare touch (same bytes, newer
-    mtime) is not an edit and plans nothing. The module's bytes and mtime are restored."""
+    """The modules a rule imports, directly or through other modules, are its inputs: an
+    edited module reruns that rule and its dependants only. Snakemake compares input
+    checksums, so a bare touch (same bytes, newer mtime) is not an edit and plans nothing.
+    The module's bytes and mtime are restored."""
     path = REPO / "src" / "cxr_cbir" / module
     before = path.stat()
     original = path.read_bytes()

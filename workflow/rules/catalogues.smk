@@ -7,7 +7,7 @@ rule catalogues:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         rejected=f"{OUT}/data/rejected.csv",
         expert=expert_rankings_input,
-        code=code("catalogues.py"),
+        code=package_code("catalogues.py"),
     output:
         f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
     log:

@@ -8,7 +8,9 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 from cxr_cbir.config import validate_config  # noqa: E402
+from cxr_cbir.code_deps import package_modules  # noqa: E402
 from cxr_cbir.errors import InputError  # noqa: E402
+from cxr_cbir.mimic_layout import CHEXPERT_FILE, METADATA_FILE, SPLIT_FILE  # noqa: E402
 
 try:
     validate_config(
@@ -50,15 +52,16 @@ EMBEDDING_METRIC = {"dml": "l2", "ce": "cosine"}
 RANKING_METHODS = ["ssim", "random", *EMBEDDING_METHODS]
 
 
-def code(*modules):
-    """Package modules imported by a job, as inputs, so that editing them reruns the job."""
-    return [str(PKG / m) for m in modules]
+def package_code(script):
+    """The package modules a rule's script imports, directly or not, as inputs: editing
+    one reruns the jobs that run it (see cxr_cbir.code_deps)."""
+    return package_modules(Path(workflow.basedir) / "workflow/scripts" / script, PKG)
 
 
 MIMIC_FILES = {
-    "metadata": "mimic-cxr-2.0.0-metadata.csv.gz",
-    "chexpert": "mimic-cxr-2.0.0-chexpert.csv.gz",
-    "split": "mimic-cxr-2.0.0-split.csv.gz",
+    "metadata": METADATA_FILE,
+    "chexpert": CHEXPERT_FILE,
+    "split": SPLIT_FILE,
 }
 
 

@@ -3,7 +3,7 @@ if "demo" in config:
 
     rule demo_archive:
         input:
-            code("demo/archive.py", "demo/phantom.py", "catalogues.py"),
+            package_code("demo_archive.py"),
         output:
             metadata=f"{ROOT}/{MIMIC_FILES['metadata']}",
             chexpert=f"{ROOT}/{MIMIC_FILES['chexpert']}",

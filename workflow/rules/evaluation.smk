@@ -7,7 +7,7 @@ rule ndcg:
             f"{OUT}/catalogues/{{condition}}/expert_rankings.csv", condition=CONDITIONS
         ),
         methods=[f for c in CONDITIONS for f in ranking_files(c).values()],
-        code=code("evaluation.py", "ndcg.py"),
+        code=package_code("ndcg.py"),
     output:
         table=report(
             f"{OUT}/evaluation/ndcg.csv",
@@ -36,7 +36,7 @@ rule ndcg:
 rule ndcg_plot:
     input:
         table=f"{OUT}/evaluation/ndcg.csv",
-        code=code("figures.py"),
+        code=package_code("ndcg_plot.py"),
     output:
         report(
             f"{OUT}/evaluation/ndcg_boxplot.png",
@@ -59,7 +59,7 @@ rule topk_panel:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("figures.py"),
+        code=package_code("topk_panel.py"),
     output:
         report(
             f"{OUT}/evaluation/topk_{{condition}}.png",

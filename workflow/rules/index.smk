@@ -5,7 +5,7 @@
 rule embedding_index:
     input:
         unpack(index_inputs),
-        code=code("index.py"),
+        code=package_code("build_index.py"),
     output:
         index=f"{OUT}/index/{{scope}}/{{method}}.npz",
         table=f"{OUT}/index/{{scope}}/{{method}}.parquet",
@@ -24,6 +24,8 @@ rule embedding_index:
 
 
 rule query_settings:
+    input:
+        code=package_code("query_settings.py"),
     output:
         f"{OUT}/index/settings.json",
     log:

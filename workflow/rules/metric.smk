@@ -5,7 +5,7 @@
 rule metric_cohort:
     input:
         table=f"{OUT}/data/split.parquet",
-        code=code("filters.py"),
+        code=package_code("metric_cohort.py"),
     output:
         f"{OUT}/data/metric/labels.parquet",
     log:
@@ -25,12 +25,7 @@ rule train_metric:
         labels=f"{OUT}/data/metric/labels.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code(
-            "training/metric.py",
-            "training/augment.py",
-            "models/metric.py",
-            "torch_utils.py",
-        ),
+        code=package_code("train_metric.py"),
     output:
         model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
         history=f"{OUT}/models/metric/{{mlmodel}}/history.csv",
@@ -71,7 +66,7 @@ rule embed_metric_shard:
         model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("training/metric.py", "models/metric.py", "shards.py"),
+        code=package_code("embed_metric.py"),
     output:
         temp(f"{OUT}/embeddings/metric/shards/{{mlmodel}}-{{shard}}.npz"),
     log:
@@ -100,7 +95,7 @@ rule embed_metric:
             shard=ML_SHARDS,
         ),
         ids=CACHE_INDEX,
-        code=code("shards.py"),
+        code=package_code("gather_embeddings.py"),
     output:
         f"{OUT}/embeddings/metric/{{mlmodel}}.npz",
     log:
@@ -119,7 +114,7 @@ rule retrieval_eval:
         index=CACHE_INDEX,
         dml=f"{OUT}/embeddings/metric/dml.npz",
         ce=f"{OUT}/embeddings/metric/ce.npz",
-        code=code("retrieval_eval.py"),
+        code=package_code("retrieval_eval.py"),
     output:
         recall=report(
             f"{OUT}/retrieval/recall_at_k.csv",
@@ -160,7 +155,7 @@ rule attention_gallery:
         labels=f"{OUT}/data/metric/labels.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("models/metric.py", "figures.py"),
+        code=package_code("attention_gallery.py"),
     output:
         report(
             f"{OUT}/retrieval/attention_maps.png",
@@ -184,7 +179,7 @@ rule prognosis:
         table=f"{OUT}/data/split.parquet",
         index=CACHE_INDEX,
         dml=f"{OUT}/embeddings/metric/dml.npz",
-        code=code("prognosis.py", "figures.py"),
+        code=package_code("prognosis.py"),
     output:
         auc=report(
             f"{OUT}/prognosis/auc.csv",

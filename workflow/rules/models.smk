@@ -7,15 +7,7 @@ rule train_classifier:
     input:
         unpack(classifier_inputs),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
-        code=code(
-            "training/classifier.py",
-            "training/augment.py",
-            "training/metrics.py",
-            "models/densenet.py",
-            "models/attention.py",
-            "cohort_data.py",
-            "torch_utils.py",
-        ),
+        code=package_code("train_classifier.py"),
     output:
         model=f"{OUT}/models/{{condition}}/{{model}}/model.pt",
         history=f"{OUT}/models/{{condition}}/{{model}}/history.csv",
@@ -46,13 +38,7 @@ rule saliency_shard:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code(
-            "saliency.py",
-            "shards.py",
-            "models/__init__.py",
-            "models/densenet.py",
-            "torch_utils.py",
-        ),
+        code=package_code("saliency_shard.py"),
     output:
         temp(f"{OUT}/saliency/{{condition}}/shards/{{shard}}.npz"),
     log:
@@ -80,7 +66,7 @@ rule saliency:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("shards.py", "figures.py"),
+        code=package_code("saliency.py"),
     output:
         maps=f"{OUT}/saliency/{{condition}}/maps.npy",
         ids=f"{OUT}/saliency/{{condition}}/ids.parquet",
@@ -103,13 +89,7 @@ rule embed_shard:
     input:
         unpack(embedding_inputs),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
-        code=code(
-            "embeddings.py",
-            "shards.py",
-            "models/__init__.py",
-            "models/densenet.py",
-            "models/attention.py",
-        ),
+        code=package_code("embed_shard.py"),
     output:
         temp(f"{OUT}/embeddings/{{condition}}/shards/{{method}}-{{shard}}.npz"),
     log:
@@ -137,7 +117,7 @@ rule embed:
             shard=MODEL_SHARDS,
         ),
         ids=f"{OUT}/data/{{condition}}/cohort.parquet",
-        code=code("shards.py"),
+        code=package_code("gather_embeddings.py"),
     output:
         f"{OUT}/embeddings/{{condition}}/{{method}}.npz",
     log:
@@ -154,7 +134,7 @@ rule rank_embedding:
     input:
         rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
         embeddings=embedding_file,
-        code=code("embeddings.py", "retrieval.py"),
+        code=package_code("rank_embedding.py"),
     output:
         f"{OUT}/rankings/{{condition}}/{{method}}.csv",
     log:
@@ -173,7 +153,7 @@ rule classification_report:
     input:
         metrics=classifier_files("metrics.csv"),
         histories=classifier_files("history.csv"),
-        code=code("figures.py"),
+        code=package_code("classification_report.py"),
     output:
         table=report(
             f"{OUT}/classification/metrics.csv",

@@ -5,13 +5,7 @@
 rule manifest:
     input:
         archive=archive_inputs(),
-        code=code(
-            "archive/__init__.py",
-            "archive/mimic.py",
-            "archive/covid_chestxray.py",
-            "archive/labels.py",
-            "io_utils.py",
-        ),
+        code=package_code("manifest.py"),
     output:
         f"{OUT}/data/manifest.parquet",
     log:
@@ -27,7 +21,7 @@ rule manifest:
 rule split:
     input:
         manifest=f"{OUT}/data/manifest.parquet",
-        code=code("splits.py"),
+        code=package_code("split.py"),
     output:
         f"{OUT}/data/split.parquet",
     log:
@@ -44,7 +38,7 @@ rule split:
 rule view_filter:
     input:
         table=f"{OUT}/data/split.parquet",
-        code=code("filters.py"),
+        code=package_code("view_filter.py"),
     output:
         f"{OUT}/data/{{condition}}/views.parquet",
     log:
@@ -60,7 +54,7 @@ rule view_filter:
 rule label_filter:
     input:
         table=f"{OUT}/data/{{condition}}/views.parquet",
-        code=code("filters.py", "archive/labels.py"),
+        code=package_code("label_filter.py"),
     output:
         f"{OUT}/data/{{condition}}/labels.parquet",
     log:
@@ -89,7 +83,7 @@ rule cache_list:
 rule cache_shard:
     input:
         images=f"{OUT}/cache/images.parquet",
-        code=code("cache.py", "imaging.py"),
+        code=package_code("cache_shard.py"),
     output:
         npz=f"{OUT}/cache/shards/{{shard}}.npz",
         rejected=f"{OUT}/cache/shards/{{shard}}.rejected.csv",
@@ -112,7 +106,7 @@ rule cache_gather:
         images=f"{OUT}/cache/images.parquet",
         npz=expand(f"{OUT}/cache/shards/{{shard}}.npz", shard=SHARDS),
         rejected=expand(f"{OUT}/cache/shards/{{shard}}.rejected.csv", shard=SHARDS),
-        code=code("cache.py"),
+        code=package_code("cache_gather.py"),
     output:
         images=f"{OUT}/cache/images.npy",
         index=f"{OUT}/cache/index.parquet",
@@ -136,7 +130,7 @@ rule cohort:
         labels=f"{OUT}/data/{{condition}}/labels.parquet",
         index=f"{OUT}/cache/index.parquet",
         rejected=f"{OUT}/data/rejected.csv",
-        code=code("filters.py"),
+        code=package_code("cohort.py"),
     output:
         f"{OUT}/data/{{condition}}/cohort.parquet",
     log:
@@ -152,7 +146,7 @@ rule cohort:
 rule counts:
     input:
         cohorts=expand(f"{OUT}/data/{{condition}}/cohort.parquet", condition=CONDITIONS),
-        code=code("filters.py", "figures.py"),
+        code=package_code("counts.py"),
     output:
         table=report(
             f"{OUT}/data/counts.csv", caption="../report/counts.rst", category="Data"

@@ -5,6 +5,7 @@
 rule report:
     input:
         report_outputs(),
+        code=package_code("report.py"),
     output:
         f"{OUT}/report.html",
     log:

@@ -5,7 +5,7 @@
 rule seg_pairs:
     input:
         unpack(seg_pair_inputs),
-        code=code("segmentation/pairs.py", "imaging.py", "splits.py"),
+        code=package_code("seg_pairs.py"),
     output:
         table=f"{OUT}/segmentation/pairs.parquet",
         arrays=f"{OUT}/segmentation/pairs.npz",
@@ -26,7 +26,7 @@ rule seg_train:
         table=f"{OUT}/segmentation/pairs.parquet",
         arrays=f"{OUT}/segmentation/pairs.npz",
         weights=lambda wc: seg_member(wc.member).get("weights") or [],
-        code=code("segmentation/train.py", "segmentation/members.py", "torch_utils.py"),
+        code=package_code("seg_train.py"),
     output:
         model=f"{OUT}/segmentation/members/{{member}}/model.pt",
         history=f"{OUT}/segmentation/members/{{member}}/history.csv",
@@ -57,7 +57,7 @@ rule seg_evaluate:
             f"{OUT}/segmentation/members/{{member}}/holdout_probs.npy",
             member=SEG_MEMBERS,
         ),
-        code=code("segmentation/postprocess.py", "figures.py"),
+        code=package_code("seg_evaluate.py"),
     output:
         dice=report(
             f"{OUT}/segmentation/dice.csv",
@@ -92,9 +92,7 @@ rule seg_apply:
         models=expand(
             f"{OUT}/segmentation/members/{{member}}/model.pt", member=SEG_MEMBERS
         ),
-        code=code(
-            "segmentation/postprocess.py", "segmentation/members.py", "imaging.py"
-        ),
+        code=package_code("seg_apply.py"),
     output:
         masks=f"{OUT}/segmentation/retrieval_masks.npz",
         no_lung=report(
@@ -125,7 +123,7 @@ rule lung_mask_cache:
         images=f"{OUT}/cache/images.parquet",
         index=f"{OUT}/cache/index.parquet",
         masks=f"{OUT}/segmentation/retrieval_masks.npz",
-        code=code("lung_crop.py", "imaging.py"),
+        code=package_code("lung_mask_cache.py"),
     output:
         images=f"{OUT}/cache/lung-{{mode}}/images.npy",
         index=f"{OUT}/cache/lung-{{mode}}/index.parquet",

@@ -6,7 +6,7 @@ rule rank_ssim:
         rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
-        code=code("ssim_ranking.py", "retrieval.py", "cache.py"),
+        code=package_code("rank_ssim.py"),
     output:
         f"{OUT}/rankings/{{condition}}/ssim.csv",
     log:
@@ -22,7 +22,7 @@ rule rank_ssim:
 rule rank_random:
     input:
         rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
-        code=code("retrieval.py"),
+        code=package_code("rank_random.py"),
     output:
         f"{OUT}/rankings/{{condition}}/random.csv",
     log:

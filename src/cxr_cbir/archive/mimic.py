@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..demo.archive import CHEXPERT_FILE, CHEXPERT_LABELS, METADATA_FILE, SPLIT_FILE
 from ..io_utils import read_table, safe_join
+from ..mimic_layout import CHEXPERT_FILE, CHEXPERT_LABELS, METADATA_FILE, SPLIT_FILE
 from .labels import check_label_values
 
 VIEW_MAP = {"PA": "PA", "AP": "AP", "LATERAL": "LATERAL", "LL": "LATERAL", "RL": "LATERAL"}

@@ -20,47 +20,18 @@ from tqdm import tqdm
 
 from ..catalogues import rank_by_severity, sample_catalogues
 from ..io_utils import write_csv
+from ..mimic_layout import (
+    CHEXPERT_FILE,
+    CHEXPERT_LABELS,
+    METADATA_COLUMNS,
+    METADATA_FILE,
+    SPLIT_FILE,
+)
 from .phantom import Finding, Patient, Pose, render
 
 log = logging.getLogger(__name__)
 
-CHEXPERT_LABELS = [
-    "Atelectasis",
-    "Cardiomegaly",
-    "Consolidation",
-    "Edema",
-    "Enlarged Cardiomediastinum",
-    "Fracture",
-    "Lung Lesion",
-    "Lung Opacity",
-    "No Finding",
-    "Pleural Effusion",
-    "Pleural Other",
-    "Pneumonia",
-    "Pneumothorax",
-    "Support Devices",
-]
-
-METADATA_COLUMNS = [
-    "dicom_id",
-    "subject_id",
-    "study_id",
-    "PerformedProcedureStepDescription",
-    "ViewPosition",
-    "Rows",
-    "Columns",
-    "StudyDate",
-    "StudyTime",
-    "ProcedureCodeSequence_CodeMeaning",
-    "ViewCodeSequence_CodeMeaning",
-    "PatientOrientationCodeSequence_CodeMeaning",
-]
-
 VIEW_CODE = {"PA": "postero-anterior", "AP": "antero-posterior", "LATERAL": "lateral"}
-
-METADATA_FILE = "mimic-cxr-2.0.0-metadata.csv.gz"
-CHEXPERT_FILE = "mimic-cxr-2.0.0-chexpert.csv.gz"
-SPLIT_FILE = "mimic-cxr-2.0.0-split.csv.gz"
 
 
 def _dicom_id(rng: np.random.Generator) -> str:
