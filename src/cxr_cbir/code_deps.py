@@ -42,15 +42,27 @@ def _resolve_relative(importer: str, is_package: bool, level: int, module: str |
     return ".".join(parts + ([module] if module else []))
 
 
-def _parse(path: Path) -> ast.Module:
+def _facts(path: Path) -> tuple[tuple, bool]:
+    """The file's import statements and whether it is inert, read once per file version."""
     stat = Path(path).stat()
-    return _parse_version(Path(path), stat.st_mtime_ns, stat.st_size)
+    return _facts_of_version(Path(path), stat.st_mtime_ns, stat.st_size)
 
 
 @cache
-def _parse_version(path: Path, mtime_ns: int, size: int) -> ast.Module:
-    """Parsed once per file version: each rule asks for the same few dozen modules."""
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+def _facts_of_version(path: Path, mtime_ns: int, size: int) -> tuple[tuple, bool]:
+    """Each rule asks for the same few dozen modules: parse and walk each only once."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imports = []  # (level, module, names); level None for `import a.b`
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports.extend((None, a.name, ()) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imports.append((node.level, node.module, tuple(a.name for a in node.names)))
+    inert = all(
+        isinstance(stmt, (ast.Expr, ast.Assign)) and isinstance(stmt.value, ast.Constant)
+        for stmt in tree.body
+    )
+    return tuple(imports), inert
 
 
 def imported_names(path: Path, importer: str = "", is_package: bool = False) -> set[str]:
@@ -61,30 +73,19 @@ def imported_names(path: Path, importer: str = "", is_package: bool = False) -> 
     imports (``from .x import y``); a script outside the package has none.
     """
     names: set[str] = set()
-    for node in ast.walk(_parse(Path(path))):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if _in_package(a.name))
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module
-            if node.level:
-                if not importer:
-                    continue
-                module = _resolve_relative(importer, is_package, node.level, module)
+    for level, module, members in _facts(path)[0]:
+        if level is None:
             if _in_package(module):
                 names.add(module)
-                names.update(f"{module}.{a.name}" for a in node.names if a.name != "*")
+            continue
+        if level:
+            if not importer:
+                continue
+            module = _resolve_relative(importer, is_package, level, module)
+        if _in_package(module):
+            names.add(module)
+            names.update(f"{module}.{name}" for name in members if name != "*")
     return names
-
-
-def _inert(path: Path) -> bool:
-    """True when a module only has a docstring and constant assignments."""
-    for stmt in _parse(path).body:
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
-            continue
-        return False
-    return True
 
 
 def package_modules(script: Path, package_dir: Path) -> list[str]:
@@ -106,6 +107,6 @@ def package_modules(script: Path, package_dir: Path) -> list[str]:
             seen[name] = path
             todo.extend(imported_names(path, name, path.name == "__init__.py"))
     top = seen.get(PACKAGE)
-    if top is not None and _inert(top):
+    if top is not None and _facts(top)[1]:  # only a docstring and constants
         del seen[PACKAGE]
     return sorted(str(p) for p in seen.values())
