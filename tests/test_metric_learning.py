@@ -6,9 +6,15 @@ import pytest
 import torch
 
 from cxr_cbir.errors import InputError
-from cxr_cbir.models.metric import CrossEntropyResNet, MetricEmbeddingNet, build_metric_model
+from cxr_cbir.models.metric import (
+    CrossEntropyResNet,
+    MetricEmbeddingNet,
+    build_metric_model,
+    load_metric_model,
+)
 from cxr_cbir.prognosis import clinical_matrix, cross_validate, grouped_folds
 from cxr_cbir.retrieval_eval import evaluate, knn_predict, neighbours, random_recall, recall_at_k
+from cxr_cbir.torch_utils import save_checkpoint
 from cxr_cbir.training.metric import class_balanced_batches, embed_all, train_embedding
 
 torch.set_num_threads(2)
@@ -105,6 +111,19 @@ def test_metric_training_resumes_to_the_same_weights(tmp_path):
     assert hist["iteration"].tolist() == [1, 2, 3, 4]
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
+
+
+def test_load_metric_model_restores_the_trained_network_in_eval_mode(tmp_path):
+    settings = {"embedding_dim": 16, "attention": True}
+    torch.manual_seed(3)
+    trained = build_metric_model("dml", settings).eval()
+    save_checkpoint(trained.state_dict(), tmp_path / "m.pt")
+    torch.manual_seed(4)  # a different init: the weights must come from the file
+    loaded = load_metric_model("dml", settings, tmp_path / "m.pt", "cpu")
+    assert not loaded.training
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(trained.embed(x), loaded.embed(x))
 
 
 def test_recall_and_weighted_knn_by_hand():

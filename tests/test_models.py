@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from cxr_cbir.embeddings import compute_embeddings, rank_by_distance
-from cxr_cbir.errors import InputError
+from cxr_cbir.errors import InputError, NumericalError
 from cxr_cbir.models import build_model
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 from cxr_cbir.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training.classifier import class_weights, train_classifier
+from cxr_cbir.training.metrics import binary_metrics
 
 torch.set_num_threads(2)
 
@@ -132,6 +133,63 @@ def test_deep_taylor_map_is_non_negative_and_sums_to_one():
     assert fast.flatten(1).sum(1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
     assert float((fast - rel_neg).abs().max()) <= 0.02 * float(rel_neg.abs().max())
     np.testing.assert_allclose(to_map(fast), to_map(rel_neg), atol=0.02)
+
+
+def _masked_film_model():
+    """A net whose BatchNorm shifts switch units on where their input is 0, and a film
+    blank over most of its width (a lung-masked film): units with z+ = 0 but activation
+    > 0 in layer after layer, what made 1 / (z+ + eps) overflow into NaN maps on 27 real
+    covid-chestxray films."""
+    torch.manual_seed(0)
+    model = DenseNetClassifier().eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.zero_()
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(0.1, 0.5)
+        model.features.norm0.bias.fill_(-0.1)  # first-layer units are 0 on the blank part
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    x[..., :40] = 0
+    return model, x
+
+
+def test_deep_taylor_on_a_masked_out_region_is_finite_and_equals_captum():
+    model, x = _masked_film_model()
+    fast = deep_taylor_fast(model, x)
+    assert torch.isfinite(fast).all()
+    assert fast.min() >= -1e-7
+    sums = fast.flatten(1).sum(1)
+    # relevance reaching units switched on by BatchNorm alone is absorbed (z+ rule)
+    assert bool(((sums > 0.3) & (sums <= 1.0 + 1e-5)).all()), sums
+    ref = deep_taylor(model, x)
+    assert float((fast - ref).abs().max()) <= 1e-4 * float(ref.abs().max())
+    maps = saliency_maps(model, np.zeros((1, 32, 32), np.uint8), "deep_taylor", 1, "cpu")
+    assert np.isfinite(maps.astype(np.float32)).all()
+
+
+def test_non_finite_maps_are_refused_naming_the_films(monkeypatch):
+    import cxr_cbir.saliency as saliency
+
+    def half_nan(model, x, method):
+        out = torch.ones_like(x)
+        out[1::2] = float("nan")
+        return out
+
+    monkeypatch.setattr(saliency, "attribute", half_nan)
+    images = np.zeros((4, 16, 16), np.uint8)
+    with pytest.raises(NumericalError, match=r"NaN/inf maps for 2 of 4 images: f1, f3$"):
+        saliency_maps(
+            DenseNetClassifier(), images, "deep_taylor", 2, "cpu", ids=["f0", "f1", "f2", "f3"]
+        )
+
+
+def test_non_finite_predictions_are_named_not_passed_to_sklearn():
+    with pytest.raises(
+        NumericalError, match=r"non-finite predictions for 1 of 3 images \(rows 2\)"
+    ):
+        binary_metrics(np.array([0, 1, 1]), np.array([0.2, 0.9, np.nan]))
 
 
 @pytest.mark.parametrize(

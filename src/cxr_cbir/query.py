@@ -102,12 +102,11 @@ def embed_query(image: np.ndarray, settings: dict, out: Path, scope: str, model:
 
     batch = image[None]
     if scope == "metric":
-        from .models.metric import build_metric_model
+        from .models.metric import load_metric_model
         from .training.metric import embed_all
 
-        net = build_metric_model(model, settings["metric_model"])
         path = _require(out / "models" / "metric" / model / "model.pt", f"{model} model")
-        net.load_state_dict(load_checkpoint(path, map_location=device))
+        net = load_metric_model(model, settings["metric_model"], path, device)
         vectors, _, masks = embed_all(net, batch, 1, device, with_mask=True)
         return vectors, (masks[0] if masks is not None else None)
     method = settings["saliency_method"]
@@ -131,13 +130,11 @@ def neighbour_overlays(out: Path, scope: str, model: str, ids, images, settings,
     if scope == "metric":
         if model != "dml" or not settings["metric_model"].get("attention", True):
             return None
-        from .models.metric import build_metric_model
+        from .models.metric import load_metric_model
         from .training.metric import embed_all
 
-        net = build_metric_model("dml", settings["metric_model"])
-        net.load_state_dict(
-            load_checkpoint(out / "models" / "metric" / "dml" / "model.pt", map_location=device)
-        )
+        path = out / "models" / "metric" / "dml" / "model.pt"
+        net = load_metric_model("dml", settings["metric_model"], path, device)
         return embed_all(net, images, 8, device, with_mask=True)[2]
     maps_path = out / "saliency" / scope / "maps.npy"
     if not maps_path.exists():

@@ -8,7 +8,9 @@ outputs with the flat rule (even spread), which keeps relevance non-negative.
 Two traps handled here:
 
 * captum multiplies the relevance by the output logit, so a negative logit flips the
-  map: the relevance is taken before that multiplication (a z+ map then sums to 1).
+  map: the relevance is taken before that multiplication (a z+ map then sums to at
+  most 1: relevance reaching a unit that BatchNorm's shift switched on although its
+  convolution had no positive input, as in a masked-out region, is absorbed there).
 * the first convolution sees signed (normalised) inputs, where z+ must treat positive
   and negative inputs apart: R_x = x+ (W+)^T s + x- (W-)^T s with s = R / (W+ x+ + W- x-).
   captum's rule clamps the weights only, so LRP runs on the network *after* the first
@@ -28,7 +30,7 @@ from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, Identit
 from torch import nn
 from tqdm import tqdm
 
-from .errors import InputError
+from .errors import InputError, NumericalError, name_some
 from .models.densenet import DenseNetClassifier, prepare
 
 METHODS = ("deep_taylor", "integrated_gradients", "deeplift", "input_x_gradient", "guided_gradcam")
@@ -74,7 +76,7 @@ class FlatAvgPoolRule(EpsilonRule):
 
 class _UnscaledLRP(LRP):
     """captum's LRP returning the relevance *before* its final multiplication by the
-    output logit: with z+ each map then sums to 1 whatever the logit's sign, and no
+    output logit: with z+ each map then sums to <= 1 whatever the logit's sign, and no
     extra forward pass is needed to divide the logit out again."""
 
     def _compute_output_and_change_weights(self, inputs, target, additional_forward_args):
@@ -101,18 +103,37 @@ def _first_layer_zplus(conv: nn.Conv2d, x: torch.Tensor, relevance: torch.Tensor
     wp, wn = conv.weight.clamp(min=0), conv.weight.clamp(max=0)
     kw = {"stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation}
     z = F.conv2d(xp, wp, **kw) + F.conv2d(xn, wn, **kw)
-    s = (relevance / (z + 1e-9)).detach()
+    s = _ratio(relevance, z)
     gp, gn = torch.autograd.grad((z * s).sum(), (xp, xn))
     return (xp * gp + xn * gn).detach()
 
 
-_EPS = 1e-9
+_TINY = 1e-6
+
+
+def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """num / den where den > 1e-6, else 0 (detached).
+
+    A z+ at (next to) 0 has no positive input to pass relevance on to: the z+ rule
+    absorbs it there (0 x R / z+ = 0 on every path). Dividing by z+ + eps instead hands
+    such nodes gradients of ~1e9 that compound through DenseNet's concatenated features
+    into inf, and inf x 0 = NaN over the whole map (seen on 27 of 567 real films)."""
+    ok = den > _TINY
+    return torch.where(ok, num / torch.where(ok, den, 1.0), 0.0).detach()
+
+
+def _on_graph(gp: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``value`` on ``gp``'s graph with the local gradient value / gp: relevance passes
+    unchanged (identity rule) when gradients are relevance / z+. Where gp is ~0 the value
+    is kept but the path is cut, so the layers above see the real activations (as in
+    captum) and the relevance reaching such a node is absorbed, not spread elsewhere."""
+    ratio = _ratio(value, gp)
+    return gp * ratio + torch.where(ratio == 0, value, 0.0).detach()
 
 
 def _through(gp: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """``a``'s value on ``gp``'s graph, with the local gradient a / gp: relevance passes
-    through BatchNorm and ReLU unchanged (identity rule) when gradients are relevance / z+."""
-    return gp * (a / (gp + _EPS)).detach()
+    """``a`` (after BatchNorm and ReLU) on the graph of the z+ below it."""
+    return _on_graph(gp, a)
 
 
 def _zplus(conv: nn.Module, a: torch.Tensor) -> torch.Tensor:
@@ -151,10 +172,10 @@ def _transition(trans: nn.Module, feats: list) -> list:
     k = int(np.atleast_1d(trans.pool.kernel_size)[0])
     q = F.avg_pool2d(zp.detach(), k)  # the pooled z+, the denominator above the pool
     up = q.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3)
-    ratio = torch.zeros_like(zp)
-    ratio[..., : up.shape[2], : up.shape[3]] = up
+    window = torch.zeros_like(zp)
+    window[..., : up.shape[2], : up.shape[3]] = up
     # value q; gradient to z+_i of (1/k^2) q / z+_i: relevance spread evenly (flat rule)
-    pp = F.avg_pool2d(zp * (ratio / (zp + _EPS)).detach(), k)
+    pp = F.avg_pool2d(_on_graph(zp, window), k)
     return [(p, pp)]
 
 
@@ -166,7 +187,8 @@ def deep_taylor_fast(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor
     written as the gradient trick of Montavon et al.: each convolution contributes
     z+ = W+ a on the graph, each non-linearity the detached ratio a / z+ below it, and
     the gradient of the positive-class z+ logit, started at 1 / z+, is relevance / z+
-    everywhere. Tested equal to :func:`deep_taylor` (captum) to float precision.
+    everywhere. Tested equal to :func:`deep_taylor` (captum) to float precision, also
+    on blank (masked-out) regions, where a naive 1 / (z+ + eps) overflowed to NaN maps.
     """
     model = model.eval()
     f = model.features
@@ -188,13 +210,13 @@ def deep_taylor_fast(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor
             a = model.relu(f.norm5(real))
         pooled = torch.flatten(model.pool(_through(gp, a)), 1)
         logit = _zplus(model.classifier, pooled)[:, 0]
-        (grad,) = torch.autograd.grad(logit, a0, grad_outputs=1.0 / (logit.detach() + _EPS))
+        (grad,) = torch.autograd.grad(logit, a0, grad_outputs=_ratio(torch.ones_like(logit), logit))
         rel_z0 = (a0 * grad).detach()
         return _first_layer_zplus(f.conv0, x, rel_z0)
 
 
 def deep_taylor(model: DenseNetClassifier, x: torch.Tensor) -> torch.Tensor:
-    """Relevance (N, 3, H, W) of normalised inputs ``x``; non-negative, each map sums to ~1.
+    """Relevance (N, 3, H, W) of normalised inputs ``x``; non-negative, each map sums to <= 1.
     captum's LRP with the rules above (the reference; :func:`deep_taylor_fast` is used)."""
     model = model.eval()
     conv0 = model.features.conv0
@@ -231,11 +253,22 @@ def to_map(attribution: torch.Tensor) -> np.ndarray:
     return (m / scale).float().cpu().numpy()
 
 
-def saliency_maps(model, images: np.ndarray, method: str, batch_size: int, device) -> np.ndarray:
-    """Maps (N, H, W) float16 for uint8 ``images`` (N, H, W)."""
+def saliency_maps(
+    model, images: np.ndarray, method: str, batch_size: int, device, ids=None
+) -> np.ndarray:
+    """Maps (N, H, W) float16 for uint8 ``images`` (N, H, W).
+
+    Raises :class:`NumericalError` naming the images (``ids``, else row numbers) whose map
+    holds NaN or inf: such a map must never be written, as IG training would take it."""
     model = model.to(device).eval()
     out = np.zeros(images.shape, np.float16)
     for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
         x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
+    bad = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
+    if len(bad):
+        names = np.asarray(ids)[bad] if ids is not None else [f"row {b}" for b in bad]
+        raise NumericalError(
+            f"{method} gave NaN/inf maps for {len(bad)} of {len(out)} images: {name_some(names)}"
+        )
     return out

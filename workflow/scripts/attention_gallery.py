@@ -6,14 +6,13 @@ import pandas as pd
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
 from cxr_cbir.figures import attention_gallery
-from cxr_cbir.models.metric import build_metric_model
-from cxr_cbir.torch_utils import load_checkpoint, pick_device
+from cxr_cbir.models.metric import load_metric_model
+from cxr_cbir.torch_utils import pick_device
 from cxr_cbir.training.metric import embed_all
 
 log = runlog.setup(snakemake.log[0])
 device = pick_device()
-model = build_metric_model("dml", snakemake.params.ml)
-model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
+model = load_metric_model("dml", snakemake.params.ml, snakemake.input.model, device)
 labels = pd.read_parquet(snakemake.input.labels)
 labels = labels[labels["image_id"].isin(pd.read_parquet(snakemake.input.index)["image_id"])]
 test = labels[labels["split"] == "test"]

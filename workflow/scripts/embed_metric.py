@@ -4,17 +4,16 @@ import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
-from cxr_cbir.models.metric import build_metric_model
+from cxr_cbir.models.metric import load_metric_model
 from cxr_cbir.shards import save_arrays, shard_slice
-from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+from cxr_cbir.torch_utils import pick_device, set_threads
 from cxr_cbir.training.metric import embed_all
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
 kind = snakemake.wildcards.mlmodel
-model = build_metric_model(kind, snakemake.params.ml)
-model.load_state_dict(load_checkpoint(snakemake.input.model, map_location=device))
+model = load_metric_model(kind, snakemake.params.ml, snakemake.input.model, device)
 ids = pd.read_parquet(snakemake.input.index)["image_id"].to_numpy(dtype=str)
 rows = shard_slice(len(ids), int(snakemake.wildcards.shard), snakemake.params.shards)
 images = np.load(snakemake.input.images, mmap_mode="r")[rows]

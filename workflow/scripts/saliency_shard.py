@@ -18,6 +18,7 @@ rows = shard_slice(len(cohort), int(snakemake.wildcards.shard), snakemake.params
 cohort = cohort.iloc[rows]
 images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
 model = load_model("cnn", snakemake.input.model, device)
-maps = saliency_maps(model, images, cfg["method"], cfg["batch_size"], device)
+ids = cohort["image_id"].to_numpy(dtype=str)
+maps = saliency_maps(model, images, cfg["method"], cfg["batch_size"], device, ids=ids)
 log.info("%s maps for %d images (rows %d:%d)", cfg["method"], len(maps), rows.start, rows.stop)
-save_arrays(snakemake.output[0], ids=cohort["image_id"].to_numpy(dtype=str), maps=maps)
+save_arrays(snakemake.output[0], ids=ids, maps=maps)

@@ -20,6 +20,8 @@ from torch import nn
 from torchvision.models import resnet50
 from torchvision.models.resnet import Bottleneck
 
+from ..torch_utils import load_checkpoint
+
 
 class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, reduction: int = 16) -> None:
@@ -130,3 +132,11 @@ def build_metric_model(kind: str, settings: dict) -> nn.Module:
     if kind == "ce":
         return CrossEntropyResNet(len(settings["classes"]))
     raise ValueError(f"unknown metric model {kind!r}")
+
+
+def load_metric_model(kind: str, settings: dict, path, device) -> nn.Module:
+    """The ``kind`` metric network with the weights-only checkpoint at ``path``, on
+    ``device``, in eval mode (the metric twin of :func:`cxr_cbir.models.load_model`)."""
+    model = build_metric_model(kind, settings)
+    model.load_state_dict(load_checkpoint(path, map_location=device))
+    return model.to(device).eval()
