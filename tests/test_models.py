@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from cxr_cbir.embeddings import compute_embeddings, rank_by_distance
-from cxr_cbir.errors import InputError, NumericalError
+from cxr_cbir.errors import InputError
+from cxr_cbir.finite import NumericalError, name_some
 from cxr_cbir.models import build_model
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 from cxr_cbir.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
@@ -186,9 +187,7 @@ def test_non_finite_maps_are_refused_naming_the_films(monkeypatch):
 
 
 def test_non_finite_predictions_are_named_not_passed_to_sklearn():
-    with pytest.raises(
-        NumericalError, match=r"non-finite predictions for 1 of 3 images \(rows 2\)"
-    ):
+    with pytest.raises(NumericalError, match=r"non-finite predictions for 1 of 3 images: row 2$"):
         binary_metrics(np.array([0, 1, 1]), np.array([0.2, 0.9, np.nan]))
 
 
@@ -228,3 +227,8 @@ def test_embeddings_and_l2_ranking():
     r = rank_by_distance(cats, ids, vec)
     assert r["image_id"].tolist() == ["i2", "i3", "i1"]
     assert r["score"].tolist() == pytest.approx([1.0, 2.0, 3.0])
+
+
+def test_name_some_shortens_long_lists():
+    assert name_some(["a", "b"]) == "a, b"
+    assert name_some([f"f{i}" for i in range(13)], limit=3) == "f0, f1, f2, ... (+10 more)"

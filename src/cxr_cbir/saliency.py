@@ -30,7 +30,8 @@ from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, Identit
 from torch import nn
 from tqdm import tqdm
 
-from .errors import InputError, NumericalError, name_some
+from .errors import InputError
+from .finite import require_finite
 from .models.densenet import DenseNetClassifier, prepare
 
 METHODS = ("deep_taylor", "integrated_gradients", "deeplift", "input_x_gradient", "guided_gradcam")
@@ -265,10 +266,6 @@ def saliency_maps(
     for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
         x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
-    bad = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
-    if len(bad):
-        names = np.asarray(ids)[bad] if ids is not None else [f"row {b}" for b in bad]
-        raise NumericalError(
-            f"{method} gave NaN/inf maps for {len(bad)} of {len(out)} images: {name_some(names)}"
-        )
+    names = ids if ids is not None else [f"row {i}" for i in range(len(out))]
+    require_finite(out, names, f"{method} gave NaN/inf maps")
     return out

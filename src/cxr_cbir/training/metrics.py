@@ -5,18 +5,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from ..errors import NumericalError, name_some
+from ..finite import require_finite
 
 
 def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> dict:
     labels = np.asarray(labels).astype(int)
     probs = np.asarray(probs, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(probs))
-    if len(bad):
-        raise NumericalError(
-            f"model produced non-finite predictions for {len(bad)} of {len(probs)} images "
-            f"(rows {name_some(bad)}): it diverged or was fed NaN inputs"
-        )
+    require_finite(
+        probs, [f"row {i}" for i in range(len(probs))], "model produced non-finite predictions"
+    )
     pred = (np.asarray(probs) >= threshold).astype(int)
     auc = roc_auc_score(labels, probs) if len(np.unique(labels)) == 2 else float("nan")
     return {
