@@ -119,17 +119,16 @@ def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     absorbs it there (0 x R / z+ = 0 on every path). Dividing by z+ + eps instead hands
     such nodes gradients of ~1e9 that compound through DenseNet's concatenated features
     into inf, and inf x 0 = NaN over the whole map (seen on 27 of 567 real films)."""
-    ok = den > _TINY
-    return torch.where(ok, num / torch.where(ok, den, 1.0), 0.0).detach()
+    den = den.detach()
+    return (num.detach() / den.clamp(min=_TINY)).masked_fill_(den <= _TINY, 0.0)
 
 
 def _on_graph(gp: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """``value`` on ``gp``'s graph with the local gradient value / gp: relevance passes
-    unchanged (identity rule) when gradients are relevance / z+. Where gp is ~0 the value
-    is kept but the path is cut, so the layers above see the real activations (as in
+    """``value`` (exactly) on ``gp``'s graph with the local gradient value / gp: relevance
+    passes unchanged (identity rule) when gradients are relevance / z+. Where gp is ~0 the
+    path is cut but the value kept, so the layers above see the real activations (as in
     captum) and the relevance reaching such a node is absorbed, not spread elsewhere."""
-    ratio = _ratio(value, gp)
-    return gp * ratio + torch.where(ratio == 0, value, 0.0).detach()
+    return value.detach() + (gp - gp.detach()) * _ratio(value, gp)
 
 
 def _through(gp: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
