@@ -18,13 +18,16 @@ def name_some(names, limit: int = 10) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def require_finite(values: np.ndarray, names, what: str) -> None:
+def require_finite(values: np.ndarray, what: str, names=None) -> None:
     """Raise :class:`NumericalError` if any row of ``values`` (one per image) holds NaN or
-    inf: '<what> for <n> of <N> images: <names of those rows>'."""
+    inf: '<what> for <n> of <N> images: <names of those rows>' ('row <i>' without names)."""
     values = np.asarray(values)
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
     if len(bad):
-        names = np.asarray(names, dtype=object)[bad]
+        if names is None:
+            names = [f"row {i}" for i in bad]
+        else:
+            names = np.asarray(names, dtype=object)[bad]
         raise NumericalError(f"{what} for {len(bad)} of {len(values)} images: {name_some(names)}")

@@ -123,17 +123,13 @@ def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return (num.detach() / den.clamp(min=_TINY)).masked_fill_(den <= _TINY, 0.0)
 
 
-def _on_graph(gp: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+def _through(gp: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     """``value`` (exactly) on ``gp``'s graph with the local gradient value / gp: relevance
-    passes unchanged (identity rule) when gradients are relevance / z+. Where gp is ~0 the
-    path is cut but the value kept, so the layers above see the real activations (as in
-    captum) and the relevance reaching such a node is absorbed, not spread elsewhere."""
+    passes unchanged (identity rule through BatchNorm and ReLU, or the flat pooling share)
+    when gradients are relevance / z+. Where gp is ~0 the path is cut but the value kept,
+    so the layers above see the real activations (as in captum) and the relevance reaching
+    such a node is absorbed, not spread elsewhere."""
     return value.detach() + (gp - gp.detach()) * _ratio(value, gp)
-
-
-def _through(gp: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """``a`` (after BatchNorm and ReLU) on the graph of the z+ below it."""
-    return _on_graph(gp, a)
 
 
 def _zplus(conv: nn.Module, a: torch.Tensor) -> torch.Tensor:
@@ -175,7 +171,7 @@ def _transition(trans: nn.Module, feats: list) -> list:
     window = torch.zeros_like(zp)
     window[..., : up.shape[2], : up.shape[3]] = up
     # value q; gradient to z+_i of (1/k^2) q / z+_i: relevance spread evenly (flat rule)
-    pp = F.avg_pool2d(_on_graph(zp, window), k)
+    pp = F.avg_pool2d(_through(zp, window), k)
     return [(p, pp)]
 
 
@@ -265,6 +261,5 @@ def saliency_maps(
     for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
         x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
-    names = ids if ids is not None else [f"row {i}" for i in range(len(out))]
-    require_finite(out, names, f"{method} gave NaN/inf maps")
+    require_finite(out, f"{method} gave NaN/inf maps", ids)
     return out

@@ -11,10 +11,8 @@ from ..finite import require_finite
 def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> dict:
     labels = np.asarray(labels).astype(int)
     probs = np.asarray(probs, dtype=float)
-    require_finite(
-        probs, [f"row {i}" for i in range(len(probs))], "model produced non-finite predictions"
-    )
-    pred = (np.asarray(probs) >= threshold).astype(int)
+    require_finite(probs, "model produced non-finite predictions")
+    pred = (probs >= threshold).astype(int)
     auc = roc_auc_score(labels, probs) if len(np.unique(labels)) == 2 else float("nan")
     return {
         "f1": float(f1_score(labels, pred, zero_division=0)),
