@@ -40,6 +40,7 @@ localrules:
 
 wildcard_constraints:
     condition="|".join(CONDITIONS),
+    study="|".join(STUDIES),
     shard=r"\d+",
     method=r"[a-z0-9_()]+",
     member=r"[A-Za-z0-9_.-]+",

@@ -18,13 +18,15 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY = REPO / "tests" / "config" / "tiny.yaml"
 
 
-def run_snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True):
+def run_snakemake(
+    workdir: Path, configfile: Path, *args: str, check: bool = True, snakefile: Path | None = None
+):
     """Run the workflow in ``workdir`` with ``configfile``; return the completed process."""
     cmd = [
         *SNAKEMAKE,
         *args,
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(snakefile or REPO / "Snakefile"),
         "--directory",
         str(workdir),
         "--configfile",
@@ -43,18 +45,31 @@ def run_snakemake(workdir: Path, configfile: Path, *args: str, check: bool = Tru
 
 
 def planned_jobs(output: str) -> dict[str, int]:
-    """Parse the 'Job stats' table of a dry run into {rule: count}."""
-    jobs: dict[str, int] = {}
+    """Parse the 'Job stats' table of a dry run into {rule: count}.
+
+    ``{}`` only when Snakemake says there is nothing to be done; output in any other
+    shape (Snakemake changed its wording) fails, so that "nothing reruns" can never pass
+    because the table was not found.
+    """
     if "Job stats:" not in output:
-        return jobs
+        if "Nothing to be done" in output:
+            return {}
+        raise AssertionError(f"no 'Job stats' table in the dry run output:\n{output[-3000:]}")
+    jobs: dict[str, int] = {}
     table = output.split("Job stats:", 1)[1]
-    for line in table.splitlines()[3:]:
+    lines = table.splitlines()
+    if len(lines) < 4 or not re.match(r"^job\s+count$", lines[1].strip()):
+        raise AssertionError(f"unexpected 'Job stats' table:\n{table[:2000]}")
+    for line in lines[3:]:
         m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
         if not m:
             break
-        if m.group(1) != "total":
-            jobs[m.group(1)] = int(m.group(2))
-    return jobs
+        if m.group(1) == "total":
+            if sum(jobs.values()) != int(m.group(2)):
+                raise AssertionError(f"job counts do not add up to the total:\n{table[:2000]}")
+            return jobs
+        jobs[m.group(1)] = int(m.group(2))
+    raise AssertionError(f"'Job stats' table without a total row:\n{table[:2000]}")
 
 
 def write_config(base: Path, dest: Path, drop=(), **changes) -> Path:

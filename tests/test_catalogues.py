@@ -6,6 +6,7 @@ import pytest
 from cxr_cbir.catalogues import (
     catalogue_table,
     catalogues_for_condition,
+    rank_by_scores,
     rank_by_severity,
     rater_order,
     read_rankings,
@@ -117,3 +118,82 @@ def test_severity_sampling_with_negatives_as_zero():
     settings["severity"]["negatives_zero"] = False
     with pytest.raises(InputError, match="only 8 eligible"):
         catalogues_for_condition("c", cohort, settings, set(), 0)
+
+
+def test_sampled_catalogues_never_hold_the_query_patient_or_near_duplicates():
+    pool = _pool(20, 10).assign(group=[f"g{i // 3}" for i in range(30)])  # 3 films a group
+    cats = sample_catalogues(pool, n_queries=0, size=8, seed=3)
+    group = pool.set_index("image_id")["group"]
+    assert cats["query_id"].nunique() == 30  # n_queries 0: every eligible query
+    assert (cats["image_id"].map(group) != cats["query_id"].map(group)).all()
+    # a pool where one group is everything but `size` films leaves that group no query
+    big = _pool(6, 6).assign(group=["g0"] * 8 + ["g1", "g2", "g3", "g4"])
+    with pytest.raises(InputError, match="only 4 eligible test images have 5 images of other"):
+        sample_catalogues(big, n_queries=5, size=5, seed=0)
+
+
+def test_expert_csv_with_a_same_patient_film_is_rejected_naming_rows(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,2\nq,R2,b,1\nq,R2,a,2\n")
+    cohort = pd.DataFrame(
+        {
+            "image_id": ["q", "a", "b"],
+            "split": "test",
+            "label": [1, 0, 1],
+            "group": ["p1", "p2", "p1"],
+        }
+    )
+    settings = {"expert_rankings": str(path)}
+    with pytest.raises(InputError, match=r"row 3 \(query 'q', image 'b'\), row 4 \(query 'q'"):
+        catalogues_for_condition("eff", cohort, settings, set(), 0)
+    cohort["group"] = ["p1", "p2", "p3"]
+    assert len(catalogues_for_condition("eff", cohort, settings, set(), 0)) == 4
+
+
+def test_expert_csv_with_an_image_twice_in_one_ranking_is_rejected(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,2\nq,R1,a,3\n")
+    with pytest.raises(
+        InputError, match=r"rater 'R1': image 'a' appears more than once \(rows \[2, 4\]\)"
+    ):
+        read_rankings(str(path))
+
+
+def test_score_raters_rank_by_total_then_zone_profile():
+    cats = pd.DataFrame({"query_id": "q", "image_id": ["a", "b", "c"]})
+    total = pd.Series({"q": 6, "a": 6, "b": 6, "c": 9})
+    zones = pd.DataFrame(
+        {"A": [3, 0, 3, 3], "B": [3, 3, 3, 3], "C": [0, 3, 0, 3]}, index=["q", "a", "b", "c"]
+    )
+    junior = pd.Series({"q": 5, "a": 9, "b": 5, "c": 6})
+    r = rank_by_scores(cats, {"senior": (total, zones), "junior": (junior, None)})
+    senior = r[r["rater"] == "senior"].sort_values("rank")["image_id"].tolist()
+    assert senior == ["b", "a", "c"]  # b: same total and profile; a: same total, other zones
+    assert r[r["rater"] == "junior"].sort_values("rank")["image_id"].tolist() == ["b", "c", "a"]
+
+
+def test_score_rater_catalogues_use_only_films_every_rater_scored():
+    n = 16
+    cohort = pd.DataFrame(
+        {
+            "image_id": [f"i{i:02d}" for i in range(n)],
+            "split": "test",
+            "label": 1,
+            "group": [f"p{i // 2}" for i in range(n)],
+            "s": [float(i % 7) for i in range(n - 2)] + [None, 3.0],
+            "j": [float(i % 5) for i in range(n - 1)] + [None],
+        }
+    )
+    settings = {
+        "severity": {"raters": {"senior": {"column": "s"}, "junior": {"column": "j"}}},
+        "n_queries": 0,
+        "size": 5,
+        "keep_class_proportions": True,
+    }
+    r = catalogues_for_condition("covid", cohort, settings, set(), 0)
+    used = set(r["image_id"]) | set(r["query_id"])
+    assert used <= {f"i{i:02d}" for i in range(n - 2)}
+    assert r["query_id"].nunique() == n - 2 and rater_order(r) == ["senior", "junior"]
+    settings["severity"]["raters"]["junior"]["column"] = "nope"
+    with pytest.raises(InputError, match=r"conditions.covid.severity: \['nope'\] not manifest"):
+        catalogues_for_condition("covid", cohort, settings, set(), 0)

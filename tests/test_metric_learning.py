@@ -153,9 +153,16 @@ def test_evaluate_rows_per_class_and_site():
     test = pd.DataFrame({"label": [0, 1], "source": ["a", "b"]})
     tv = np.array([[0.0], [0.1], [5.0], [5.1]])
     qv = np.array([[0.05], [5.05]])
-    recall, knn = evaluate(
+    test["image_id"] = ["q0", "q1"]
+    recall, knn, per_query = evaluate(
         "m", train, test, tv, qv, ["x", "y"], "l2", ks=(1,), knn_k=2, site_column="source"
     )
+    assert per_query[["image_id", "class", "metric", "value"]].values.tolist() == [
+        ["q0", "x", "recall@1", 1.0],
+        ["q1", "y", "recall@1", 1.0],
+        ["q0", "x", "knn", 1.0],
+        ["q1", "y", "knn", 1.0],
+    ]
     assert recall.set_index("class")["recall"].to_dict() == {"x": 1.0, "y": 1.0, "all": 1.0}
     k = knn.set_index(["metric", "class"])["value"]
     assert k[("accuracy", "all")] == 1.0 and k[("accuracy@a", "all")] == 1.0
@@ -170,9 +177,10 @@ def test_prognosis_folds_never_split_a_patient():
         assert not set(groups[tr]) & set(groups[te])
     X = np.c_[y + rng.normal(0, 0.5, len(y)), rng.normal(size=len(y))]
     X[::4, 0] = np.nan  # missing values are imputed within each fold
-    auc, curves, _ = cross_validate({"f": X}, y, groups, 5, seed=0)
+    auc, curves, _, oof = cross_validate({"f": X}, y, groups, 5, seed=0)
     assert len(auc) == 5 and auc["auc"].mean() > 0.7
     assert curves["f"][1].shape == (5, 101)
+    assert sorted(oof["row"]) == list(range(len(y)))  # every film predicted once, out of fold
     with pytest.raises(InputError, match="cannot fill 5 folds"):
         grouped_folds(y[:3], np.array(["a", "a", "b"]), 5, 0)
 

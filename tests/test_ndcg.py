@@ -1,4 +1,5 @@
-"""nDCG against values computed by hand (relevance 5.5 .. 1.0, gain 2^rel - 1, log2 discount)."""
+"""nDCG against values computed by hand (relevance ((n + 1) - rank) / 2 + 0.5, i.e.
+5.5 .. 1.0 for n = 10; gain 2^rel - 1, log2 discount)."""
 
 import numpy as np
 import pytest
@@ -21,18 +22,33 @@ def test_relevance_scale_runs_from_5_5_to_1_0_in_half_steps():
     ]
 
 
+def test_relevance_for_other_catalogue_sizes():
+    assert relevance_from_rank(np.arange(1, 7), n=6).tolist() == [3.5, 3.0, 2.5, 2.0, 1.5, 1.0]
+    assert relevance_from_rank(np.arange(1, 4), n=3).tolist() == [2.0, 1.5, 1.0]
+    assert relevance_from_rank(np.arange(1, 13), n=12)[[0, -1]].tolist() == [6.5, 1.0]
+
+
 def test_dcg_by_hand():
     # gains 2^5.5-1 = 44.254834, 2^5-1 = 31; discounts 1, log2(3) = 1.5849625
     assert dcg([5.5, 5.0], 2) == pytest.approx(44.254834 + 31 / 1.5849625, rel=1e-7)
 
 
 def test_ndcg_three_images_by_hand():
-    # truth a > b > c (rel 5.5, 5.0, 4.5); retrieved c, a, b
-    # DCG  = 21.627417 + 44.254834 / 1.5849625 + 31 / 2      = 65.049109
-    # IDCG = 44.254834 + 31 / 1.5849625      + 21.627417 / 2 = 74.627365
-    assert ndcg_at_k(["c", "a", "b"], ["a", "b", "c"], 3) == pytest.approx(0.8716522, abs=1e-6)
-    # @2: (21.627417 + 44.254834 / 1.5849625) / (44.254834 + 31 / 1.5849625) = 0.7764656
-    assert ndcg_at_k(["c", "a", "b"], ["a", "b", "c"], 2) == pytest.approx(0.7764656, abs=1e-6)
+    # n = 3: truth a > b > c has rel 2.0, 1.5, 1.0 (gains 3, 1.8284271, 1); retrieved c, a, b
+    # DCG  = 1 + 3 / 1.5849625         + 1.8284271 / 2 = 3.8070028
+    # IDCG = 3 + 1.8284271 / 1.5849625 + 1 / 2         = 4.6536091
+    assert ndcg_at_k(["c", "a", "b"], ["a", "b", "c"], 3) == pytest.approx(0.8180753, abs=1e-6)
+    # @2: (1 + 3 / 1.5849625) / (3 + 1.8284271 / 1.5849625) = 0.6964520
+    assert ndcg_at_k(["c", "a", "b"], ["a", "b", "c"], 2) == pytest.approx(0.6964520, abs=1e-6)
+
+
+def test_a_six_film_catalogue_uses_its_own_scale():
+    # n = 6: rel 3.5 .. 1.0. Swapping the first two: DCG@1 = 2^3 - 1 = 7 vs IDCG@1 = 2^3.5 - 1
+    truth = list("abcdef")
+    swapped = ["b", "a", "c", "d", "e", "f"]
+    assert ndcg_at_k(swapped, truth, 1) == pytest.approx(7 / (2**3.5 - 1), abs=1e-9)
+    # the old fixed 5.5 .. 3.0 scale would give (2^5 - 1) / (2^5.5 - 1) = 0.7005
+    assert ndcg_at_k(swapped, truth, 1) == pytest.approx(0.6787, abs=1e-4)
 
 
 def test_perfect_and_reversed_rankings():

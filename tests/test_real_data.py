@@ -1,4 +1,5 @@
-"""The real covid-chestxray config runs through filtering, SSIM and nDCG on ../shared/data."""
+"""The real covid-chestxray config (cxr-real + cxr-extra, COVID-Net and BrixIA severity)
+runs through filtering, catalogues, SSIM, nDCG and its intervals on ../shared/data."""
 
 import pandas as pd
 import pytest
@@ -12,7 +13,11 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
         REPO / "config/covid-chestxray.yaml",
         tmp_path / "real.yaml",
         drop=("metric_learning", "prognosis"),  # trained in the real run, not in CI
-        data__root=str(shared_data / "cxr-real"),
+        data__root=str(shared_data),
+        data__severity={
+            "covidnet": str(shared_data / "severity/covidnet.csv"),
+            "brixia": str(shared_data / "severity/brixia.csv"),
+        },
         segmentation__masks_root=str(shared_data / "lung-masks"),
         lung_mask="none",  # the segmentation stage has its own smoke test below
         models__methods=[],  # filtering, SSIM and nDCG only: the models train in the real run
@@ -21,24 +26,42 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
     run_snakemake(
         tmp_path,
         cfg,
-        "results/covid-chestxray/evaluation/ndcg.csv",
+        "results/covid-chestxray/evaluation/ndcg_ci.csv",
         "results/covid-chestxray/data/counts.csv",
     )
     counts = pd.read_csv(out / "data/counts.csv")
     totals = counts.groupby("condition")["n"].sum().to_dict()
-    # frontal films: 571; `pneumonia` is blank for the 4 ARDS-only films (see data README)
-    assert totals == {"covid": 571, "pneumonia": 567}
-    assert counts.query("condition == 'pneumonia' and label == 0")["n"].sum() == 37
+    # PA/AP films of cxr-real (571) and cxr-extra (917); `pneumonia` is blank for the 4
+    # ARDS-only films of cxr-real (see the data README)
+    assert totals == {"covid": 1488, "pneumonia": 1484}
+    assert counts.query("condition == 'pneumonia' and label == 0")["n"].sum() == 536  # 37 + 499
     split = pd.read_parquet(out / "data/split.parquet")
     assert (split.groupby("split_group")["split"].nunique() == 1).all()
     ndcg = pd.read_csv(out / "evaluation/ndcg.csv")
-    assert set(ndcg["method"]) == {"ssim", "random"}
-    assert ndcg.groupby(["condition", "method", "k"]).size().eq(12).all()
-    rankings = pd.read_csv(out / "catalogues/covid/expert_rankings.csv")
-    meta = pd.read_csv(shared_data / "cxr-real/metadata.csv", low_memory=False)
-    meta["image_id"] = meta["file"].str.rsplit(".", n=1).str[0]
-    scored = set(meta.loc[meta["severity_geographic_mean"].notna(), "image_id"])
-    assert set(rankings["image_id"]) <= scored  # covid catalogues: scored films only
+    per_study = ndcg.groupby("condition")["method"].agg(set).to_dict()
+    assert per_study == {
+        "covid": {"ssim", "random"},
+        "pneumonia": {"ssim", "random"},
+        "covid_brixia": {"ssim", "random", "rater:junior"},
+    }
+    queries = ndcg.groupby("condition")["query_id"].nunique().to_dict()
+    assert queries["covid"] == 40 and queries["pneumonia"] == 40  # >= 40 graded queries
+    assert queries["covid_brixia"] >= 35  # every BrixIA-scored test film
+    manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
+    for study in ("covid", "pneumonia", "covid_brixia"):
+        rankings = pd.read_csv(out / f"catalogues/{study}/expert_rankings.csv", dtype=str)
+        assert set(rankings["rank"].astype(int)) == set(range(1, 11))  # catalogues of 10
+        group = manifest["group"]
+        assert (rankings["image_id"].map(group) != rankings["query_id"].map(group)).all()
+        if study == "covid":  # covid catalogues: COVID-Net/Cohen-graded films only
+            films = set(rankings["image_id"]) | set(rankings["query_id"])
+            assert manifest.loc[sorted(films), "severity_geographic"].notna().all()
+    # the junior radiologist, scored against the senior one, is the human ceiling: far
+    # above chance, below perfect
+    ci = pd.read_csv(out / "evaluation/ndcg_ci.csv").set_index(["condition", "method", "k"])
+    junior = ci.loc[("covid_brixia", "rater:junior", 10)]
+    chance = ci.loc[("covid_brixia", "random", 10)]
+    assert junior["ci_low"] > chance["ci_high"] and junior["mean"] < 0.99
 
 
 def test_real_lung_masks_segmentation_smoke(shared_data, tmp_path):

@@ -1,6 +1,7 @@
 """End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -53,16 +54,13 @@ def test_demo_archive_has_mimic_layout(tiny_run):
     ]
     assert set(meta["ViewPosition"]) == {"PA", "AP", "LATERAL"}
     r = meta.iloc[0]
-    assert (
-        root / f"files/p{r.subject_id[:2]}/p{r.subject_id}/s{r.study_id}/{r.dicom_id}.jpg"
-    ).parent.exists()
+    jpeg = root / f"files/p{r.subject_id[:2]}/p{r.subject_id}/s{r.study_id}/{r.dicom_id}.jpg"
+    assert jpeg.is_file() and jpeg.read_bytes()[:2] == b"\xff\xd8"  # a JPEG, where MIMIC has it
     labels = pd.read_csv(root / "mimic-cxr-2.0.0-chexpert.csv.gz")
-    assert set(labels["Pleural Effusion"].dropna().unique()) <= {1.0, 0.0, -1.0}
-    assert (
-        labels["Pleural Effusion"].isna().any()
-        and (labels["Pleural Effusion"] == -1).any()
-        or (labels["Pneumonia"] == -1).any()
-    )
+    for column in ("Pleural Effusion", "Pneumonia"):
+        values = labels[column]
+        assert set(values.dropna().unique()) == {1.0, 0.0, -1.0}, column
+        assert values.isna().any(), f"{column}: no blank labels"
     split = pd.read_csv(root / "mimic-cxr-2.0.0-split.csv.gz")
     assert list(split.columns) == ["dicom_id", "study_id", "subject_id", "split"]
 
@@ -91,7 +89,14 @@ def test_changing_ndcg_cutoffs_reruns_only_evaluation_and_report(tiny_run, tmp_p
         tiny_run / "tiny.yaml", tmp_path / "changed.yaml", evaluation__ndcg_k=[5, 2]
     )
     proc = run_snakemake(tiny_run, changed, "-n")
-    assert planned_jobs(proc.stdout) == {"ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1}
+    assert planned_jobs(proc.stdout) == {
+        "ndcg": 1,
+        "ndcg_plot": 1,
+        "ndcg_stats": 1,
+        "verdicts": 1,
+        "report": 1,
+        "all": 1,
+    }
 
 
 def test_changing_image_size_reruns_cache_and_everything_after(tiny_run, tmp_path):
@@ -145,7 +150,16 @@ MODEL_JOBS = {
     "attention_gallery": 1,
     "prognosis": 1,
 }
-RETRIEVAL_JOBS = {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1, "report": 1, "all": 1}
+RETRIEVAL_JOBS = {
+    "rank_ssim": 2,
+    "topk_panel": 2,
+    "ndcg": 1,
+    "ndcg_plot": 1,
+    "ndcg_stats": 1,
+    "verdicts": 1,
+    "report": 1,
+    "all": 1,
+}
 
 
 @pytest.mark.parametrize(
@@ -193,6 +207,8 @@ def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run,
         "topk_panel": 2,
         "ndcg": 1,
         "ndcg_plot": 1,
+        "ndcg_stats": 1,
+        "verdicts": 1,
         "report": 1,
         "all": 1,
     }
@@ -203,37 +219,82 @@ def test_report_only_setting_reruns_only_the_report(tiny_run, tmp_path):
     assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == {"report": 1, "all": 1}
 
 
+def _workflow_copy(dest):
+    """The workflow's tracked sources (Snakefile, workflow/, src/) copied with their
+    mtimes, so that a test can edit a module without touching the checkout."""
+    for name in ("workflow", "src"):
+        shutil.copytree(
+            REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
+    return dest
+
+
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        ("retrieval_eval.py", {"retrieval_eval": 1}),
-        ("ssim_ranking.py", {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1}),
+        ("retrieval_eval.py", {"retrieval_eval": 1, "verdicts": 1}),
+        (
+            "ssim_ranking.py",
+            {"rank_ssim": 2, "topk_panel": 2, "ndcg": 1, "ndcg_plot": 1}
+            | {"ndcg_stats": 1, "verdicts": 1},
+        ),
         # imported by no script, only by evaluation.py, which the ndcg script imports
-        ("ndcg.py", {"ndcg": 1, "ndcg_plot": 1}),
+        ("ndcg.py", {"ndcg": 1, "ndcg_plot": 1, "ndcg_stats": 1, "verdicts": 1}),
     ],
 )
-def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, module, expected):
+def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, tmp_path, module, expected):
     """The modules a rule imports, directly or through other modules, are its inputs: an
     edited module reruns that rule and its dependants only. Snakemake compares input
     checksums, so a bare touch (same bytes, newer mtime) is not an edit and plans nothing.
-    The module's bytes and mtime are restored."""
-    path = REPO / "src" / "cxr_cbir" / module
+    The edits happen in a copy of the workflow, never in the checkout. The copy's modules
+    sit at other paths than the ones the run recorded, so only the mtime/checksum trigger
+    is asked (the input-set trigger would see new paths)."""
+    copy = _workflow_copy(tmp_path / "repo")
+    path = copy / "src" / "cxr_cbir" / module
     before = path.stat()
-    original = path.read_bytes()
-    try:
-        os.utime(path, (before.st_atime, before.st_mtime + 3600 * 24 * 365))
-        touched = planned_jobs(run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n").stdout)
-        path.write_bytes(original + b"\n# an edit that changes the module's checksum\n")
-        edited = planned_jobs(run_snakemake(tiny_run, tiny_run / "tiny.yaml", "-n").stdout)
-    finally:
-        path.write_bytes(original)
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    def plan():
+        proc = run_snakemake(
+            tiny_run,
+            tiny_run / "tiny.yaml",
+            "-n",
+            "--rerun-triggers",
+            "mtime",
+            snakefile=copy / "Snakefile",
+        )
+        return planned_jobs(proc.stdout)
+
+    assert plan() == {}
+    os.utime(path, (before.st_atime, before.st_mtime + 3600 * 24 * 365))
+    touched = plan()
+    path.write_bytes(path.read_bytes() + b"\n# an edit that changes the module's checksum\n")
+    edited = plan()
     assert touched == {}
     assert edited == expected | {"report": 1, "all": 1}
 
 
 def test_every_method_ranks_every_catalogue(tiny_run):
     out = tiny_run / "results/tiny"
+    methods = ["ssim", "random", "cnn", "ig", "att", "cnn_ig", "dml", "ce"]
+    for cond in ("effusion", "pneumonia"):
+        expert = pd.read_csv(out / f"catalogues/{cond}/expert_rankings.csv", dtype=str)
+        truth = expert[expert["rater"] == "R1"]
+        catalogue = {q: sorted(g["image_id"]) for q, g in truth.groupby("query_id")}
+        assert len(catalogue) == 3 and all(len(v) == 6 for v in catalogue.values())
+        for method in methods:
+            ranked = pd.read_csv(out / f"rankings/{cond}/{method}.csv", dtype={"image_id": str})
+            ranked["query_id"] = ranked["query_id"].astype(str)
+            got = {q: sorted(g["image_id"]) for q, g in ranked.groupby("query_id")}
+            assert got == catalogue, (cond, method)
+            for q, g in ranked.groupby("query_id"):
+                assert sorted(g["rank"]) == list(range(1, 7)), (cond, method, q)
+                # ranks follow the score: SSIM highest first, embedding distance lowest
+                ordered = np.diff(g.sort_values("rank")["score"].to_numpy())
+                if method == "ssim":
+                    assert (ordered <= 1e-9).all(), (cond, q)
+                elif method != "random":
+                    assert (ordered >= -1e-9).all(), (cond, method, q)
     metrics = pd.read_csv(out / "classification/metrics.csv")
     columns = ["condition", "model", "split", "f1", "precision", "recall", "auc"]
     assert list(metrics.columns) == columns
@@ -260,3 +321,8 @@ def test_metric_learning_tables(tiny_run):
     assert list(auc.columns) == ["features", "fold", "auc"]
     assert set(auc["features"]) == {"image", "image+clinical", "clinical"}
     assert auc.groupby("features").size().eq(3).all()
+    # folds are grouped by the split group (patients and near-duplicates), not subject id
+    pred = pd.read_csv(out / "prognosis/predictions.csv", dtype={"group": str})
+    assert (pred.groupby(["features", "group"])["fold"].nunique() == 1).all()
+    manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
+    assert (pred["group"].to_numpy() == manifest.loc[pred["image_id"], "group"].to_numpy()).all()

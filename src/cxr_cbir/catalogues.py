@@ -10,7 +10,13 @@ and severity. Rankings live in one documented CSV format, whatever made them:
     the ground truth, the others are scored against it like any retrieval method.
 
 Where a user has no radiologist CSV, catalogues are sampled from the test split (class
-proportions kept) and ranked from a per-image severity score, with optional noisy raters.
+proportions kept) and ranked from a per-image severity score, with optional noisy raters,
+or by several real raters' scores (``severity.raters``: each rater's total score, ties
+broken by the L1 distance of its zone-score profile, then by image id).
+
+Hygiene: a catalogue never holds a film of the query's ``group`` (its patient, joined
+with near-duplicate pictures): such a film would be a free near-match for every method.
+Sampled catalogues exclude them; an expert CSV that has one is rejected, naming the rows.
 """
 
 from __future__ import annotations
@@ -32,12 +38,16 @@ def sample_catalogues(
     keep_class_proportions: bool = True,
     where: str = "catalogues",
 ) -> pd.DataFrame:
-    """Draw ``n_queries`` distinct queries, each with ``size`` other images from ``pool``.
+    """Draw ``n_queries`` distinct queries, each with ``size`` images of other groups.
 
-    ``pool`` has columns image_id and label (0/1). Returns query_id, image_id, in
-    catalogue order (which is meaningless: it is the unordered candidate set).
+    ``pool`` has columns image_id, label (0/1) and optionally group (patient or
+    near-duplicate component; default: each image its own group). ``n_queries`` 0 takes
+    every eligible query. Returns query_id, image_id, in catalogue order (which is
+    meaningless: it is the unordered candidate set).
     """
     pool = pool.sort_values("image_id").reset_index(drop=True)
+    if "group" not in pool.columns:
+        pool = pool.assign(group=pool["image_id"])
     if len(pool) < size + 1:
         raise InputError(
             f"{where}: a catalogue needs {size} images plus a query, but only {len(pool)} "
@@ -51,12 +61,22 @@ def sample_catalogues(
         )
     rng = np.random.default_rng(seed)
     labels = pool["label"].to_numpy()
+    group_size = pool["group"].map(pool["group"].value_counts()).to_numpy()
+    # eligible queries leave at least `size` films of other groups
+    eligible = np.flatnonzero(len(pool) - group_size >= size)
+    if n_queries == 0:
+        n_queries = len(eligible)
+    if n_queries > len(eligible):
+        raise InputError(
+            f"{where}: {n_queries} distinct queries asked for, only {len(eligible)} eligible "
+            f"test images have {size} images of other patients; lower catalogues.n_queries"
+        )
     # queries: stratified by label, so the query mix follows the pool's mix
-    order = _stratified_order(labels, rng)
-    queries = pool["image_id"].to_numpy()[order[:n_queries]]
+    order = eligible[_stratified_order(labels[eligible], rng)]
+    queries = pool.iloc[order[:n_queries]]
     rows = []
-    for q in queries:
-        rest = pool[pool["image_id"] != q]
+    for q, group in zip(queries["image_id"], queries["group"], strict=True):
+        rest = pool[pool["group"] != group]
         if keep_class_proportions:
             chosen = _stratified_pick(rest, size, rng)
         else:
@@ -125,6 +145,30 @@ def rank_by_severity(
     return pd.DataFrame(out, columns=RANKING_COLUMNS)
 
 
+def rank_by_scores(
+    catalogues: pd.DataFrame, scores: dict[str, tuple[pd.Series, pd.DataFrame | None]]
+) -> pd.DataFrame:
+    """Rank each catalogue once per real rater, from that rater's own scores.
+
+    ``scores`` maps a rater name to (total score, zone-score profile or None), indexed
+    by image_id. Closest total to the query's first; ties broken by the L1 distance of
+    the zone profiles (e.g. six Brixia zones 0-3), then by image id.
+    """
+    out = []
+    for rater, (total, profile) in scores.items():
+        for qid, group in catalogues.groupby("query_id", sort=False):
+            ids = group["image_id"].to_numpy()
+            primary = np.abs(total.reindex(ids).to_numpy(float) - float(total.loc[qid]))
+            if profile is not None:
+                zones = profile.reindex(ids).to_numpy(float)
+                tb = np.abs(zones - profile.loc[qid].to_numpy(float)).sum(axis=1)
+            else:
+                tb = np.zeros(len(ids))
+            order = np.lexsort((ids, tb, primary))
+            out += [(qid, rater, ids[j], rank) for rank, j in enumerate(order, start=1)]
+    return pd.DataFrame(out, columns=RANKING_COLUMNS)
+
+
 def read_rankings(path: str) -> pd.DataFrame:
     """Read and check an expert-ranking CSV; returns it with ``rater`` order preserved."""
     df = read_table(path, RANKING_COLUMNS, dtype={"query_id": str, "image_id": str, "rater": str})
@@ -137,6 +181,13 @@ def read_rankings(path: str) -> pd.DataFrame:
         raise InputError(f"{path}: column 'rank' must hold whole numbers") from None
     reference: dict[str, frozenset] = {}
     for (qid, rater), g in df.groupby(["query_id", "rater"], sort=False):
+        twice = g[g["image_id"].duplicated(keep=False)]
+        if len(twice):
+            rows = [int(i) + 2 for i in twice.index]
+            raise InputError(
+                f"{path}: query {qid!r}, rater {rater!r}: image {twice['image_id'].iloc[0]!r} "
+                f"appears more than once (rows {rows})"
+            )
         ranks = sorted(g["rank"].tolist())
         if ranks != list(range(1, len(g) + 1)):
             raise InputError(
@@ -153,6 +204,25 @@ def read_rankings(path: str) -> pd.DataFrame:
             )
         reference.setdefault(qid, images)
     return df
+
+
+def check_groups(rankings: pd.DataFrame, cohort: pd.DataFrame, where: str) -> None:
+    """Refuse catalogue films of the query's own group (patient or near-duplicate)."""
+    if "group" not in cohort.columns:
+        return
+    group = cohort.set_index("image_id")["group"].astype(str)
+    same = rankings["image_id"].map(group).to_numpy() == rankings["query_id"].map(group).to_numpy()
+    if same.any():
+        bad = rankings[same]
+        rows = ", ".join(
+            f"row {int(i) + 2} (query {r.query_id!r}, image {r.image_id!r})"
+            for i, r in zip(bad.index[:5], bad.itertuples(), strict=False)
+        )
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise InputError(
+            f"{where}: catalogue films of the query's own patient or near-duplicate group "
+            f"(a free near-match for every method): {rows}{more}"
+        )
 
 
 def rater_order(rankings: pd.DataFrame) -> list[str]:
@@ -202,30 +272,66 @@ def catalogues_for_condition(
                     f"{condition!r} test cohort (after view and label filtering)"
                 )
             keep.append(qid)
+        check_groups(rankings[rankings["query_id"].isin(keep)], test, path)
         if not keep:
             raise InputError(f"{path}: no catalogue left for {condition!r}")
         return rankings[rankings["query_id"].isin(keep)].reset_index(drop=True)
     sev = settings["severity"]
+    where = f"conditions.{condition}.severity"
+    if sev.get("raters"):
+        return _score_rater_catalogues(condition, test, settings, seed, where)
     column = sev["column"]
-    if column not in test.columns:
-        raise InputError(
-            f"conditions.{condition}.catalogues.severity.column: {column!r} is not a manifest "
-            f"column; available: {sorted(test.columns)}"
-        )
+    _require_columns(test, [column, *([sev["tiebreak"]] if sev.get("tiebreak") else [])], where)
     severity = pd.to_numeric(test[column], errors="coerce")
     if sev.get("negatives_zero", False):
         severity = severity.where(~(severity.isna() & (test["label"] == 0)), 0.0)
     pool = test.assign(_sev=severity.to_numpy()).dropna(subset=["_sev"])
-    cats = sample_catalogues(
-        pool[["image_id", "label"]],
+    cats = _sample(pool, settings, seed, condition)
+    sev_series = pool.set_index("image_id")["_sev"]
+    tb = None
+    if sev.get("tiebreak"):
+        tb = pd.to_numeric(pool.set_index("image_id")[sev["tiebreak"]], errors="coerce")
+    return rank_by_severity(cats, sev_series, tb, settings.get("raters") or {"R1": 0.0}, seed)
+
+
+def _require_columns(table: pd.DataFrame, columns: list[str], where: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{where}: {missing} not manifest columns; available: {sorted(table.columns)}"
+        )
+
+
+def _sample(pool: pd.DataFrame, settings: dict, seed: int, condition: str) -> pd.DataFrame:
+    columns = ["image_id", "label"] + (["group"] if "group" in pool.columns else [])
+    return sample_catalogues(
+        pool[columns],
         settings["n_queries"],
         settings["size"],
         seed,
         settings.get("keep_class_proportions", True),
         where=f"catalogues for {condition!r}",
     )
-    sev_series = pool.set_index("image_id")["_sev"]
-    tb = None
-    if sev.get("tiebreak"):
-        tb = pd.to_numeric(pool.set_index("image_id")[sev["tiebreak"]], errors="coerce")
-    return rank_by_severity(cats, sev_series, tb, settings.get("raters") or {"R1": 0.0}, seed)
+
+
+def _score_rater_catalogues(
+    condition: str, test: pd.DataFrame, settings: dict, seed: int, where: str
+) -> pd.DataFrame:
+    """Catalogues of films every rater scored, ranked by each rater (first = truth)."""
+    raters = settings["severity"]["raters"]
+    needed = []
+    for spec in raters.values():
+        needed += [spec["column"], *spec.get("profile", [])]
+    _require_columns(test, needed, where)
+    scores = test.set_index("image_id")[needed].apply(pd.to_numeric, errors="coerce")
+    scored = scores.notna().all(axis=1)
+    pool = test[test["image_id"].isin(scores.index[scored])]
+    cats = _sample(pool, settings, seed, condition)
+    table = {
+        name: (
+            scores[spec["column"]],
+            scores[spec["profile"]] if spec.get("profile") else None,
+        )
+        for name, spec in raters.items()
+    }
+    return rank_by_scores(cats, table)

@@ -42,12 +42,25 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if errors:
         lines = [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
         raise InputError("invalid config:\n  " + "\n  ".join(lines))
-    for name, cond in config["conditions"].items():
-        if not cond.get("expert_rankings") and not cond.get("severity"):
+    sets = [(f"conditions.{n}", c) for n, c in config["conditions"].items()]
+    sets += [(f"studies.{n}", s) for n, s in (config.get("studies") or {}).items()]
+    for key, cond in sets:
+        sev = cond.get("severity") or {}
+        if not cond.get("expert_rankings") and not (sev.get("column") or sev.get("raters")):
             raise InputError(
-                f"config key 'conditions.{name}': give either 'expert_rankings' (a CSV) or "
-                "'severity' (a manifest column to rank sampled catalogues by)"
+                f"config key '{key}': give either 'expert_rankings' (a CSV) or "
+                "'severity' with a 'column' or 'raters' to rank sampled catalogues by"
             )
+    for name, study in (config.get("studies") or {}).items():
+        if study["condition"] not in config["conditions"]:
+            raise InputError(
+                f"config key 'studies.{name}.condition': {study['condition']!r} is not one "
+                f"of the conditions {sorted(config['conditions'])}"
+            )
+        if name in config["conditions"]:
+            raise InputError(f"config key 'studies.{name}': a condition has that name")
+    if config["data"].get("folders") and config["data"]["format"] != "covid-chestxray":
+        raise InputError("config key 'data.folders': only for the covid-chestxray layout")
     if config["split"]["method"] == "group" and "fractions" not in config["split"]:
         raise InputError("config key 'split.fractions': required when split.method is 'group'")
     _check_models(config)

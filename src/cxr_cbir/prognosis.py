@@ -3,7 +3,10 @@
 Three feature sets: the 2048-d image features of the metric model (before its
 projection head), those plus the clinical fields, and the clinical fields alone. A
 random forest (max depth 5, 50 trees) is scored by ROC AUC in 5-fold cross-validation
-grouped by patient (one patient's films never sit in two folds), stratified by outcome.
+grouped by the split group (patients joined with near-duplicate films: neither one patient's
+films nor two copies of one picture ever sit in two folds), stratified by outcome.
+Out-of-fold predictions are kept so that feature sets can be compared paired by film,
+with patients resampled (``verdicts``).
 
 Missing clinical values: each fold fits a median imputer on its training part only and
 adds a 0/1 "was missing" indicator per field, so missingness itself can inform the
@@ -55,10 +58,11 @@ def cross_validate(
     n_splits: int = 5,
     seed: int = 0,
 ):
-    """AUC rows (features, fold, auc) and per-set ROC curves on a common FPR grid."""
+    """AUC rows (features, fold, auc), per-set ROC curves on a common FPR grid, the folds,
+    and the out-of-fold predictions (features, fold, row, p)."""
     folds = grouped_folds(y, groups, n_splits, seed)
     grid = np.linspace(0, 1, 101)
-    rows, curves = [], {}
+    rows, curves, predictions = [], {}, []
     for name, X in feature_sets.items():
         tprs = []
         for fold, (tr, te) in enumerate(folds):
@@ -68,6 +72,7 @@ def cross_validate(
             )
             model.fit(X[tr], y[tr])
             p = model.predict_proba(X[te])[:, 1]
+            predictions += [(name, fold, int(i), float(v)) for i, v in zip(te, p, strict=True)]
             if len(np.unique(y[te])) < 2:
                 rows.append((name, fold, float("nan")))
                 continue
@@ -75,4 +80,6 @@ def cross_validate(
             fpr, tpr, _ = roc_curve(y[te], p)
             tprs.append(np.interp(grid, fpr, tpr, left=0.0))
         curves[name] = (grid, np.array(tprs))
-    return pd.DataFrame(rows, columns=["features", "fold", "auc"]), curves, folds
+    auc = pd.DataFrame(rows, columns=["features", "fold", "auc"])
+    oof = pd.DataFrame(predictions, columns=["features", "fold", "row", "p"])
+    return auc, curves, folds, oof

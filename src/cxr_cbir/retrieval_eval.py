@@ -4,6 +4,10 @@ Test films are queries, the training films the searched set. A query is recalled
 when one of its k nearest neighbours shares its label. KNN (k = 10) votes with weights
 1 / (distance + eps). Random retrieval recall is the chance that k films drawn without
 replacement from the searched set include one of the query's class.
+
+Per test film, the hits (recall@k), the KNN correctness and random retrieval's hit
+probability are also kept (``per_query_rows``), so that intervals over test films and
+paired comparisons of models (``recall_intervals``, ``verdicts``) can be computed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
+
+from .intervals import bootstrap_mean
+
+PER_QUERY_COLUMNS = ["model", "image_id", "class", "metric", "value"]
+RECALL_CI_COLUMNS = ["model", "class", "k", "recall", "ci_low", "ci_high", "n"]
 
 
 def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
@@ -73,7 +82,8 @@ def evaluate(
     knn_k: int = 10,
     site_column: str | None = None,
 ):
-    """Recall@k rows (model, class, k, recall) and KNN rows (model, metric, class, value)."""
+    """Recall@k rows (model, class, k, recall), KNN rows (model, metric, class, value) and
+    per-test-film rows (model, image_id, class, metric, value; metric recall@k or knn)."""
     idx, dist = neighbours(test_vecs, train_vecs, max(max(ks), knn_k), metric)
     hits = recall_at_k(test["label"].to_numpy(), train["label"].to_numpy(), idx, ks)
     recall_rows = []
@@ -103,10 +113,58 @@ def evaluate(
             knn_rows.append(
                 (model_name, f"accuracy@{site}", "all", float((pred[m] == truth[m]).mean()))
             )
+    names = np.asarray(classes, dtype=object)[truth]
+    per_query = [
+        per_query_frame(model_name, test["image_id"], names, f"recall@{k}", hits[k]) for k in ks
+    ]
+    per_query.append(
+        per_query_frame(model_name, test["image_id"], names, "knn", (pred == truth).astype(float))
+    )
     return (
         pd.DataFrame(recall_rows, columns=["model", "class", "k", "recall"]),
         pd.DataFrame(knn_rows, columns=["model", "metric", "class", "value"]),
+        pd.concat(per_query, ignore_index=True),
     )
+
+
+def per_query_frame(model, image_ids, class_names, metric, values) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": model,
+            "image_id": np.asarray(image_ids),
+            "class": np.asarray(class_names),
+            "metric": metric,
+            "value": np.asarray(values, dtype=float),
+        },
+        columns=PER_QUERY_COLUMNS,
+    )
+
+
+def random_per_query(
+    train: pd.DataFrame, test: pd.DataFrame, classes: list[str], ks=(1, 2, 4, 10)
+) -> pd.DataFrame:
+    """Random retrieval's hit probability for every test film (its expected recall@k)."""
+    n = len(train)
+    same = train["label"].value_counts().reindex(range(len(classes)), fill_value=0)
+    truth = test["label"].to_numpy()
+    names = np.asarray(classes, dtype=object)[truth]
+    parts = []
+    for k in ks:
+        p = np.array([random_recall(int(same[c]), n, k) for c in truth])
+        parts.append(per_query_frame("random", test["image_id"], names, f"recall@{k}", p))
+    return pd.concat(parts, ignore_index=True)
+
+
+def recall_intervals(per_query: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """recall@k per model and class (and ``all``) with a bootstrap interval over test films."""
+    rows = []
+    recall = per_query[per_query["metric"].str.startswith("recall@")]
+    for (model, metric), g in recall.groupby(["model", "metric"], sort=False):
+        k = int(metric.split("@", 1)[1])
+        for name, part in [*g.groupby("class", sort=False), ("all", g)]:
+            mean, low, high = bootstrap_mean(part["value"].to_numpy(), seed=seed)
+            rows.append((model, name, k, mean, low, high, len(part)))
+    return pd.DataFrame(rows, columns=RECALL_CI_COLUMNS)
 
 
 def random_recall_rows(

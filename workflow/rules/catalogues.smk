@@ -4,18 +4,18 @@
 
 rule catalogues:
     input:
-        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        cohort=study_cohort,
         rejected=f"{OUT}/data/rejected.csv",
         expert=expert_rankings_input,
         code=package_code("catalogues.py"),
     output:
-        f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
     log:
-        f"{OUT}/logs/catalogues_{{condition}}.log",
+        f"{OUT}/logs/catalogues_{{study}}.log",
     conda:
         "../../envs/data.yaml"
     params:
-        settings=lambda wc: condition_settings(wc.condition),
+        settings=lambda wc: condition_settings(wc.study),
         seed=config["seed"],
     script:
         "../scripts/catalogues.py"

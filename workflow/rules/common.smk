@@ -23,6 +23,12 @@ RUN = config["run"]
 OUT = f"results/{RUN}"
 ROOT = config["data"]["root"]
 CONDITIONS = list(config["conditions"])
+# Catalogue sets scored by nDCG: one per condition, plus extra studies (e.g. an
+# inter-rater study) that use a condition's cohort and models. study -> condition.
+STUDY_CONFIG = config.get("studies") or {}
+STUDIES = {c: c for c in CONDITIONS} | {
+    n: s["condition"] for n, s in STUDY_CONFIG.items()
+}
 SHARDS = list(range(config["preprocess"]["shards"]))
 PKG = SRC / "cxr_cbir"
 
@@ -68,7 +74,10 @@ MIMIC_FILES = {
 def archive_inputs():
     """The archive files the manifest is read from (made by demo_archive for the demo)."""
     if config["data"]["format"] == "covid-chestxray":
-        return [f"{ROOT}/metadata.csv"]
+        folders = config["data"].get("folders") or [""]
+        return [
+            f"{ROOT}/{f}/metadata.csv" if f else f"{ROOT}/metadata.csv" for f in folders
+        ]
     files = [f"{ROOT}/{MIMIC_FILES[k]}" for k in ("metadata", "chexpert")]
     split = f"{ROOT}/{MIMIC_FILES['split']}"
     if "demo" in config or Path(split).exists():
@@ -78,22 +87,36 @@ def archive_inputs():
     return files
 
 
-def condition_settings(condition):
-    """What the catalogue stage needs to know of one condition (narrow params)."""
-    cond = config["conditions"][condition]
+def severity_inputs():
+    """Severity tables joined to the manifest (COVID-Net, BrixIA), by name."""
+    return dict(config["data"].get("severity") or {})
+
+
+def study_spec(study):
+    return STUDY_CONFIG.get(study) or config["conditions"][study]
+
+
+def study_cohort(wildcards):
+    """A study's catalogues come from its condition's cohort."""
+    return f"{OUT}/data/{STUDIES[wildcards.study]}/cohort.parquet"
+
+
+def condition_settings(study):
+    """What the catalogue stage needs to know of one study (narrow params)."""
+    spec = study_spec(study)
     cat = config["catalogues"]
     return {
-        "expert_rankings": cond.get("expert_rankings"),
-        "severity": cond.get("severity"),
-        "n_queries": cat["n_queries"],
-        "size": cat["size"],
+        "expert_rankings": spec.get("expert_rankings"),
+        "severity": spec.get("severity"),
+        "n_queries": spec.get("n_queries", cat["n_queries"]),
+        "size": spec.get("size", cat["size"]),
         "keep_class_proportions": cat["keep_class_proportions"],
         "raters": cat.get("raters"),
     }
 
 
 def expert_rankings_input(wildcards):
-    path = config["conditions"][wildcards.condition].get("expert_rankings")
+    path = study_spec(wildcards.study).get("expert_rankings")
     return [path] if path else []
 
 
@@ -158,7 +181,7 @@ def embedding_inputs(wildcards):
 def embedding_file(wildcards):
     if wildcards.method in ML_METHODS:
         return f"{OUT}/embeddings/metric/{wildcards.method}.npz"
-    return f"{OUT}/embeddings/{wildcards.condition}/{wildcards.method}.npz"
+    return f"{OUT}/embeddings/{STUDIES[wildcards.study]}/{wildcards.method}.npz"
 
 
 def cache_list_inputs():
@@ -186,11 +209,26 @@ def report_outputs():
         f"{OUT}/evaluation/ndcg.csv",
         f"{OUT}/evaluation/ndcg_summary.csv",
         f"{OUT}/evaluation/ndcg_boxplot.png",
-        *expand(f"{OUT}/evaluation/topk_{{condition}}.png", condition=CONDITIONS),
+        f"{OUT}/evaluation/ndcg_ci.csv",
+        f"{OUT}/evaluation/paired.csv",
+        f"{OUT}/evaluation/verdicts.csv",
+        *expand(f"{OUT}/evaluation/topk_{{study}}.png", study=STUDIES),
         *segmentation_outputs(),
         *model_outputs(),
         *metric_outputs(),
     ]
+
+
+def verdict_inputs(wildcards):
+    """The per-unit tables the claims are judged on (those this config produces)."""
+    inputs = {"ndcg": f"{OUT}/evaluation/ndcg.csv"}
+    if ML:
+        inputs["per_query"] = f"{OUT}/retrieval/per_query.csv"
+        if config.get("prognosis"):
+            inputs["predictions"] = f"{OUT}/prognosis/predictions.csv"
+    if SEG:
+        inputs["dice"] = f"{OUT}/segmentation/dice.csv"
+    return inputs
 
 
 def segmentation_outputs():
@@ -228,6 +266,7 @@ def metric_outputs():
         f"{OUT}/retrieval/knn_diagnosis.csv",
         f"{OUT}/retrieval/recall_table.csv",
         f"{OUT}/retrieval/knn_table.csv",
+        f"{OUT}/retrieval/recall_ci.csv",
     ]
     if ML.get("attention", True):
         out.append(f"{OUT}/retrieval/attention_maps.png")

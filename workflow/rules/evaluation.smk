@@ -3,10 +3,8 @@
 
 rule ndcg:
     input:
-        expert=expand(
-            f"{OUT}/catalogues/{{condition}}/expert_rankings.csv", condition=CONDITIONS
-        ),
-        methods=[f for c in CONDITIONS for f in ranking_files(c).values()],
+        expert=expand(f"{OUT}/catalogues/{{study}}/expert_rankings.csv", study=STUDIES),
+        methods=[f for c in STUDIES for f in ranking_files(c).values()],
         code=package_code("ndcg.py"),
     output:
         table=report(
@@ -27,7 +25,7 @@ rule ndcg:
         "../../envs/data.yaml"
     params:
         ks=config["evaluation"]["ndcg_k"],
-        conditions=CONDITIONS,
+        conditions=list(STUDIES),
         methods=RANKING_METHODS,
     script:
         "../scripts/ndcg.py"
@@ -54,21 +52,21 @@ rule ndcg_plot:
 
 rule topk_panel:
     input:
-        expert=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
-        methods=lambda wc: ranking_files(wc.condition).values(),
-        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        expert=f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
+        methods=lambda wc: ranking_files(wc.study).values(),
+        cohort=study_cohort,
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
         code=package_code("topk_panel.py"),
     output:
         report(
-            f"{OUT}/evaluation/topk_{{condition}}.png",
+            f"{OUT}/evaluation/topk_{{study}}.png",
             caption="../report/topk.rst",
             category="Retrieval",
             subcategory="Top-k panels",
         ),
     log:
-        f"{OUT}/logs/topk_panel_{{condition}}.log",
+        f"{OUT}/logs/topk_panel_{{study}}.log",
     conda:
         "../../envs/data.yaml"
     params:
@@ -77,3 +75,50 @@ rule topk_panel:
         panel_query=config["report"]["panel_query"],
     script:
         "../scripts/topk_panel.py"
+
+
+rule ndcg_stats:
+    input:
+        table=f"{OUT}/evaluation/ndcg.csv",
+        code=package_code("ndcg_stats.py"),
+    output:
+        ci=report(
+            f"{OUT}/evaluation/ndcg_ci.csv",
+            caption="../report/ndcg_ci.rst",
+            category="Retrieval",
+            subcategory="nDCG",
+        ),
+        paired=report(
+            f"{OUT}/evaluation/paired.csv",
+            caption="../report/paired.rst",
+            category="Retrieval",
+            subcategory="nDCG",
+        ),
+    log:
+        f"{OUT}/logs/ndcg_stats.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        seed=config["evaluation"]["random_seed"],
+    script:
+        "../scripts/ndcg_stats.py"
+
+
+rule verdicts:
+    input:
+        unpack(verdict_inputs),
+        code=package_code("verdicts.py"),
+    output:
+        report(
+            f"{OUT}/evaluation/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Verdicts",
+        ),
+    log:
+        f"{OUT}/logs/verdicts.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        seed=config["evaluation"]["random_seed"],
+    script:
+        "../scripts/verdicts.py"

@@ -136,6 +136,12 @@ rule retrieval_eval:
             caption="../report/knn_table.rst",
             category="Metric learning",
         ),
+        recall_ci=report(
+            f"{OUT}/retrieval/recall_ci.csv",
+            caption="../report/recall_ci.rst",
+            category="Metric learning",
+        ),
+        per_query=f"{OUT}/retrieval/per_query.csv",
     log:
         f"{OUT}/logs/retrieval_eval.log",
     conda:
@@ -145,6 +151,7 @@ rule retrieval_eval:
         recall_k=ML.get("recall_k"),
         knn_k=ML.get("knn_k"),
         site_column=ML.get("site_column"),
+        seed=config["evaluation"]["random_seed"],
     script:
         "../scripts/retrieval_eval.py"
 
@@ -196,6 +203,7 @@ rule prognosis:
             caption="../report/prognosis_roc.rst",
             category="Prognosis",
         ),
+        predictions=f"{OUT}/prognosis/predictions.csv",
     log:
         f"{OUT}/logs/prognosis.log",
     conda:

@@ -132,13 +132,13 @@ rule embed:
 
 rule rank_embedding:
     input:
-        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        rankings=f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
         embeddings=embedding_file,
         code=package_code("rank_embedding.py"),
     output:
-        f"{OUT}/rankings/{{condition}}/{{method}}.csv",
+        f"{OUT}/rankings/{{study}}/{{method}}.csv",
     log:
-        f"{OUT}/logs/rank_{{condition}}_{{method}}.log",
+        f"{OUT}/logs/rank_{{study}}_{{method}}.log",
     wildcard_constraints:
         method="|".join(EMBEDDING_METHODS),
     conda:

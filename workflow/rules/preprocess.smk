@@ -4,6 +4,7 @@
 
 rule manifest:
     input:
+        **severity_inputs(),
         archive=archive_inputs(),
         code=package_code("manifest.py"),
     output:
@@ -14,6 +15,8 @@ rule manifest:
         "../../envs/data.yaml"
     params:
         fmt=config["data"]["format"],
+        root=ROOT,
+        folders=config["data"].get("folders"),
     script:
         "../scripts/manifest.py"
 

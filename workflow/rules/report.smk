@@ -5,6 +5,9 @@
 rule report:
     input:
         report_outputs(),
+        ci=f"{OUT}/evaluation/ndcg_ci.csv",
+        verdicts=f"{OUT}/evaluation/verdicts.csv",
+        counts=f"{OUT}/data/counts.csv",
         code=package_code("report.py"),
     output:
         f"{OUT}/report.html",

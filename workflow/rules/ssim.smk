@@ -3,16 +3,16 @@
 
 rule rank_ssim:
     input:
-        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        rankings=f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
         code=package_code("rank_ssim.py"),
     output:
-        f"{OUT}/rankings/{{condition}}/ssim.csv",
+        f"{OUT}/rankings/{{study}}/ssim.csv",
     log:
-        f"{OUT}/logs/rank_ssim_{{condition}}.log",
+        f"{OUT}/logs/rank_ssim_{{study}}.log",
     benchmark:
-        f"{OUT}/benchmarks/rank_ssim_{{condition}}.tsv"
+        f"{OUT}/benchmarks/rank_ssim_{{study}}.tsv"
     conda:
         "../../envs/data.yaml"
     script:
@@ -21,12 +21,12 @@ rule rank_ssim:
 
 rule rank_random:
     input:
-        rankings=f"{OUT}/catalogues/{{condition}}/expert_rankings.csv",
+        rankings=f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
         code=package_code("rank_random.py"),
     output:
-        f"{OUT}/rankings/{{condition}}/random.csv",
+        f"{OUT}/rankings/{{study}}/random.csv",
     log:
-        f"{OUT}/logs/rank_random_{{condition}}.log",
+        f"{OUT}/logs/rank_random_{{study}}.log",
     conda:
         "../../envs/data.yaml"
     params:

@@ -9,7 +9,7 @@ from cxr_cbir.io_utils import write_csv
 log = runlog.setup(snakemake.log[0])
 rejected = set(pd.read_csv(snakemake.input.rejected, dtype=str)["image_id"])
 rankings = catalogues_for_condition(
-    snakemake.wildcards.condition,
+    snakemake.wildcards.study,
     pd.read_parquet(snakemake.input.cohort),
     snakemake.params.settings,
     rejected,

@@ -1,13 +1,27 @@
-"""Read the archive (MIMIC-CXR-JPG or covid-chestxray layout) into the manifest."""
+"""Read the archive (MIMIC-CXR-JPG or covid-chestxray layout) into the manifest, with
+the severity tables (COVID-Net, BrixIA) the config names joined by file name."""
 
 from pathlib import Path
 
 from cxr_cbir import runlog
 from cxr_cbir.archive import build_manifest
+from cxr_cbir.archive.severity import attach_severity
 from cxr_cbir.io_utils import write_parquet
 
 log = runlog.setup(snakemake.log[0])
-manifest = build_manifest(snakemake.params.fmt, str(Path(snakemake.input.archive[0]).parent))
+p = snakemake.params
+if p.fmt == "covid-chestxray":
+    manifest = build_manifest(p.fmt, p.root, p.folders)
+    manifest, unjoined = attach_severity(
+        manifest, snakemake.input.get("covidnet"), snakemake.input.get("brixia")
+    )
+    for name, n in unjoined.items():
+        log.info("%s: %d score rows name films outside this archive (not joined)", name, n)
+    scored = {c: int(manifest[c].notna().sum()) for c in manifest if c.endswith("_global")}
+    scored["severity_geographic"] = int(manifest["severity_geographic"].notna().sum())
+    log.info("films with scores: %s", scored)
+else:
+    manifest = build_manifest(p.fmt, str(Path(snakemake.input.archive[0]).parent))
 log.info(
     "%d images, %d subjects; views: %s",
     len(manifest),

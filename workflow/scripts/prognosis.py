@@ -20,7 +20,8 @@ emb = np.load(snakemake.input.dml)
 row = {i: k for k, i in enumerate(emb["ids"].tolist())}
 df = df[df["image_id"].isin(row)].reset_index(drop=True)
 y = (df[cfg["outcome"]].astype(str).str.strip() == cfg["positive"]).to_numpy(int)
-groups = df["subject_id"].astype(str).to_numpy()
+# folds grouped by the split group: patients and near-duplicate pictures together
+groups = df["group"].astype(str).to_numpy()
 image = emb["features"][[row[i] for i in df["image_id"]]].astype(np.float32)
 clinical = clinical_matrix(df, cfg["fields"])
 log.info(
@@ -31,11 +32,17 @@ log.info(
     dict(zip(cfg["fields"], np.isnan(clinical).mean(0).round(2).tolist(), strict=True)),
 )
 sets = {"image": image, "image+clinical": np.hstack([image, clinical]), "clinical": clinical}
-auc, curves, folds = cross_validate(sets, y, groups, cfg["folds"], snakemake.params.seed)
+auc, curves, folds, oof = cross_validate(sets, y, groups, cfg["folds"], snakemake.params.seed)
 for f, (tr, te) in enumerate(folds):
-    assert not set(groups[tr]) & set(groups[te]), f"fold {f}: a patient in train and test"
+    assert not set(groups[tr]) & set(groups[te]), f"fold {f}: a group in train and test"
 summary = auc.groupby("features")["auc"].agg(mean="mean", sd="std", n="count").reset_index()
 log.info("\n%s", summary.to_string(index=False))
 write_csv(auc.round(4), snakemake.output.auc)
 write_csv(summary.round(4), snakemake.output.summary)
+predictions = oof.assign(
+    image_id=df["image_id"].to_numpy()[oof["row"]],
+    group=groups[oof["row"]],
+    y=y[oof["row"]],
+)[["features", "fold", "image_id", "group", "y", "p"]]
+write_csv(predictions, snakemake.output.predictions)
 roc_figure(curves, summary, snakemake.output.roc)

@@ -1,11 +1,17 @@
-"""Recall@k and KNN diagnosis of the metric model and the CE baseline (test vs train)."""
+"""Recall@k and KNN diagnosis of the metric model and the CE baseline (test vs train),
+per test film and with bootstrap intervals over test films."""
 
 import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.retrieval_eval import evaluate, random_recall_rows
+from cxr_cbir.retrieval_eval import (
+    evaluate,
+    random_per_query,
+    random_recall_rows,
+    recall_intervals,
+)
 
 log = runlog.setup(snakemake.log[0])
 p = snakemake.params
@@ -13,12 +19,12 @@ labels = pd.read_parquet(snakemake.input.labels)
 labels = labels[labels["image_id"].isin(pd.read_parquet(snakemake.input.index)["image_id"])]
 train = labels[labels["split"] == "train"].reset_index(drop=True)
 test = labels[labels["split"] == "test"].reset_index(drop=True)
-recalls, knns = [], []
+recalls, knns, per_query = [], [], []
 for name, metric in (("dml", "l2"), ("ce", "cosine")):
     emb = np.load(getattr(snakemake.input, name))
     row = {i: k for k, i in enumerate(emb["ids"].tolist())}
     vec = emb["vectors"]
-    r, k = evaluate(
+    r, k, q = evaluate(
         name,
         train,
         test,
@@ -32,11 +38,17 @@ for name, metric in (("dml", "l2"), ("ce", "cosine")):
     )
     recalls.append(r)
     knns.append(k)
+    per_query.append(q)
 recalls.append(random_recall_rows(train, test, p.classes, p.recall_k))
+per_query.append(random_per_query(train, test, p.classes, p.recall_k))
+per_query = pd.concat(per_query, ignore_index=True)
+recall_ci = recall_intervals(per_query, seed=p.seed)
 recall = pd.concat(recalls, ignore_index=True)
 knn = pd.concat(knns, ignore_index=True)
 write_csv(recall.round(4), snakemake.output.recall)
 write_csv(knn.round(4), snakemake.output.knn)
+write_csv(per_query.round(6), snakemake.output.per_query)
+write_csv(recall_ci.round(4), snakemake.output.recall_ci)
 # paper layout: Table 3 = recall@k, rows model x class, columns k; Table 4 = KNN metrics
 table3 = recall.pivot_table(index=["model", "class"], columns="k", values="recall").reset_index()
 table3.columns = [c if isinstance(c, str) else f"R@{c}" for c in table3.columns]

@@ -1,4 +1,4 @@
-"""Top-k retrieval panel for one query of a condition, one row per method."""
+"""Top-k retrieval panel for one query of a condition (or study), one row per method."""
 
 import pandas as pd
 
@@ -21,7 +21,7 @@ cohort = pd.read_parquet(snakemake.input.cohort, columns=["image_id", "label"])
 labels = dict(zip(cohort["image_id"], cohort["label"], strict=True))
 log.info("panel for query %s", query)
 topk_panel(
-    snakemake.wildcards.condition,
+    snakemake.wildcards.study,
     query,
     methods,
     truth,

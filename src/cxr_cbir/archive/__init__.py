@@ -31,11 +31,12 @@ MANIFEST_COLUMNS = [
 READERS = {"mimic": read_mimic, "covid-chestxray": read_covid_chestxray}
 
 
-def build_manifest(fmt: str, root: str) -> pd.DataFrame:
-    """Read the archive at ``root`` in layout ``fmt`` (mimic or covid-chestxray)."""
+def build_manifest(fmt: str, root: str, folders: list[str] | None = None) -> pd.DataFrame:
+    """Read the archive at ``root`` in layout ``fmt`` (mimic or covid-chestxray); for
+    covid-chestxray optionally several archives (``folders``) inside ``root``."""
     if fmt not in READERS:
         raise InputError(f"data.format: unknown archive layout {fmt!r}; known: {sorted(READERS)}")
-    df = READERS[fmt](root)
+    df = read_covid_chestxray(root, folders) if fmt == "covid-chestxray" else read_mimic(root)
     dupes = df["image_id"][df["image_id"].duplicated()]
     if len(dupes):
         raise InputError(f"{root}: image id {dupes.iloc[0]!r} appears more than once")

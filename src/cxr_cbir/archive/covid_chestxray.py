@@ -3,6 +3,12 @@
 See ``../shared/data/README.md``: ``file`` names the image, ``view`` is PA/AP/LATERAL,
 ``split_group`` joins patients and near-duplicate images so that a split by it never
 lets one patient or one picture straddle train and test.
+
+Several archives of this layout inside one data root (``data.folders``, e.g. cxr-real
+and cxr-extra) are read as one: image paths are then ``<folder>/images/<file>``, still
+relative to (and checked to stay inside) the data root. Their ``split_group`` ids are
+built to be joined across the folders (cxr-extra's near-duplicates of cxr-real films
+carry the cxr-real group).
 """
 
 from __future__ import annotations
@@ -17,9 +23,21 @@ from .labels import check_label_values
 REQUIRED = ["file", "patient_id", "view", "split_group", "label_3class", "covid", "pneumonia"]
 
 
-def read_covid_chestxray(root: str) -> pd.DataFrame:
+def read_covid_chestxray(root: str, folders: list[str] | None = None) -> pd.DataFrame:
+    """One manifest from the archive at ``root``, or from each of ``folders`` inside it."""
+    if not folders:
+        return _read_one(root, "")
+    parts = [_read_one(root, folder) for folder in folders]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _read_one(root: str, folder: str) -> pd.DataFrame:
     rootp = Path(root)
-    source = rootp / "metadata.csv"
+    source = (
+        safe_join(root, folder, where="data.folders") / "metadata.csv"
+        if folder
+        else rootp / "metadata.csv"
+    )
     df = read_table(
         source,
         REQUIRED,
@@ -29,7 +47,7 @@ def read_covid_chestxray(root: str) -> pd.DataFrame:
     check_label_values(df, ["covid", "pneumonia"], str(source))
     paths = []
     for i, f in enumerate(df["file"]):
-        rel = f"images/{f}"
+        rel = f"{folder}/images/{f}" if folder else f"images/{f}"
         safe_join(root, rel, where=f"{source} row {i + 2}")
         paths.append(rel)
     view_raw = df["view_raw"] if "view_raw" in df.columns else df["view"]

@@ -259,7 +259,11 @@ def _write_rankings(root, meta, labels_df, split_df, truth, conditions, catalogu
             & (images["broken"] == "")
         ]
         pool = pd.DataFrame(
-            {"image_id": eligible["dicom_id"], "label": eligible[cond["label"]].astype(int)}
+            {
+                "image_id": eligible["dicom_id"],
+                "label": eligible[cond["label"]].astype(int),
+                "group": eligible["subject_id"],  # never a film of the query's patient
+            }
         )
         cats = sample_catalogues(
             pool,

@@ -1,0 +1,122 @@
+"""The report's front page: what ran, the headline nDCG table with intervals, the
+verdict table, and one sentence per method, as reStructuredText.
+
+Built by the report job from the run's own tables (``ndcg_ci.csv``, ``verdicts.csv``,
+``counts.csv``), so it can never describe another run or a method that did not run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+METHOD_TEXT = {
+    "ssim": "structural similarity of the (lung-masked) films, no training "
+    "(Silva et al.'s baseline).",
+    "random": "a seeded random order of the catalogue: the chance level every method must beat.",
+    "cnn": "L2 distance between DenseNet-121 classifier features of the films.",
+    "ig": "L2 distance between features of a DenseNet-121 retrained on the CNN's Deep Taylor "
+    "saliency maps (interpretability-guided, Silva et al.).",
+    "att": "L2 distance between features of a multi-level dual-attention DenseNet-121.",
+    "cnn_ig": "ablation: the CNN's own features of the saliency maps, without retraining.",
+    "dml": "L2 distance between 64-d embeddings of a ResNet-50 with spatial attention trained "
+    "with the multi-similarity loss (Zhong et al.).",
+    "ce": "cosine distance between features of a ResNet-50 trained with cross-entropy "
+    "(Zhong et al.'s baseline).",
+}
+
+
+def _table(header: list[str], rows: list[list[str]], title: str) -> str:
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _interval(mean, low, high) -> str:
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def headline(ci: pd.DataFrame, k: int) -> str:
+    """One table per condition: every method's nDCG@k with its interval, best first."""
+    out = []
+    for condition, g in ci[ci["k"] == k].groupby("condition", sort=True):
+        g = g.sort_values("mean", ascending=False)
+        rows = []
+        for r in g.itertuples():
+            kind = (
+                "rater (human ceiling)"
+                if r.method.startswith("rater:")
+                else ("chance" if r.method == "random" else "method")
+            )
+            rows.append([r.method, kind, _interval(r.mean, r.ci_low, r.ci_high), str(r.n)])
+        out.append(
+            _table(
+                ["method", "kind", f"nDCG@{k} mean [95 % CI]", "queries"],
+                rows,
+                f"{condition}: nDCG@{k}",
+            )
+        )
+    return "\n".join(out)
+
+
+def verdict_rows(verdicts: pd.DataFrame) -> str:
+    rows = []
+    for r in verdicts.itertuples():
+        diff = "" if r.verdict == "not run" else _interval(r.mean_diff, r.ci_low, r.ci_high)
+        compared = f"{r.method} vs {r.baseline}"
+        rows.append([r.claim, r.condition, r.metric, compared, diff, f"**{r.verdict}**"])
+    return _table(
+        ["claim", "condition", "metric", "compared", "mean difference [95 % CI]", "verdict"],
+        rows,
+        "Verdicts on the papers' claims",
+    )
+
+
+def front_page(config: dict, ci: pd.DataFrame, verdicts: pd.DataFrame, counts: pd.DataFrame) -> str:
+    k = max(config["evaluation"]["ndcg_k"])
+    data = config["data"]
+    source = data["root"] + (f" ({', '.join(data['folders'])})" if data.get("folders") else "")
+    films = counts.groupby("condition")["n"].sum().to_dict()
+    studies = config.get("studies") or {}
+    methods = list(dict.fromkeys(m for m in ci["method"] if not m.startswith("rater:")))
+    n_verdicts = verdicts["verdict"].value_counts().to_dict()
+    parts = [
+        "What ran",
+        "--------",
+        "",
+        f"Archive ``{source}`` ({data['format']} layout). Conditions and their films after "
+        "the view and label filters: "
+        + ", ".join(f"**{c}** {films.get(c, 0)}" for c in config["conditions"])
+        + ". "
+        + (
+            "Extra catalogue studies: "
+            + ", ".join(f"**{n}** (with the {s['condition']} models)" for n, s in studies.items())
+            + ". "
+            if studies
+            else ""
+        )
+        + "Catalogues never hold a film of the query's patient or near-duplicate group. "
+        f"Each method ranks every catalogue; nDCG@{k} is scored against the first rater "
+        "(relevance ((n + 1) - rank) / 2 + 0.5, gain 2^rel - 1), with a 95 % bootstrap "
+        "interval over queries. Rows ``rater:<name>`` are other raters scored against the "
+        "first: the human ceiling.",
+        "",
+        "Headline",
+        "--------",
+        "",
+        headline(ci, k),
+        "",
+        "Verdicts",
+        "--------",
+        "",
+        "Verdict counts: " + ", ".join(f"{v} {n}" for v, n in sorted(n_verdicts.items())) + ".",
+        "",
+        verdict_rows(verdicts),
+        "",
+        "Methods",
+        "-------",
+        "",
+    ]
+    parts += [f"- **{m}**: {METHOD_TEXT.get(m, 'see config/README.md.')}" for m in methods]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,187 @@
+"""Intervals, paired tests and verdicts: by hand, and on the tiny end-to-end run."""
+
+from html import unescape
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxr_cbir.intervals import (
+    bootstrap_mean,
+    cluster_bootstrap_statistic,
+    paired_difference,
+    verdict,
+)
+from cxr_cbir.ndcg_stats import ndcg_intervals, paired_table
+from cxr_cbir.verdicts import CLAIMS, verdict_table
+
+
+def test_bootstrap_interval_covers_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small = rng.normal(0.7, 0.1, 12)
+    large = rng.normal(0.7, 0.1, 400)
+    m, lo, hi = bootstrap_mean(small, seed=1)
+    assert lo < m < hi and m == pytest.approx(small.mean())
+    # the percentile interval is about mean +- 1.96 sd / sqrt(n)
+    assert hi - lo == pytest.approx(2 * 1.96 * small.std() / np.sqrt(12), rel=0.2)
+    _, lo2, hi2 = bootstrap_mean(large, seed=1)
+    assert hi2 - lo2 < (hi - lo) / 3
+    assert bootstrap_mean(small, seed=1) == bootstrap_mean(small, seed=1)  # seeded
+
+
+def test_paired_difference_sees_a_shift_hidden_by_query_spread():
+    rng = np.random.default_rng(2)
+    base = rng.uniform(0.4, 0.95, 30)  # queries differ a lot in difficulty
+    better = base + 0.02 + rng.normal(0, 0.005, 30)
+    mean, lo, hi, p = paired_difference(better, base, seed=0)
+    assert mean == pytest.approx(0.02, abs=0.003) and lo > 0 and p < 1e-4
+    assert verdict(lo, hi) == "holds"
+    mean, lo, hi, p = paired_difference(base, better, seed=0)
+    assert verdict(lo, hi) == "reversed"
+    noise = base + rng.normal(0, 0.05, 30)
+    assert verdict(*paired_difference(noise, base, seed=0)[1:3]) == "unresolved"
+    assert paired_difference(base, base)[3] == 1.0
+
+
+def test_cluster_bootstrap_moves_whole_patients():
+    clusters = np.array(["a", "a", "a", "b", "c"])
+    seen = []
+
+    def stat(rows):
+        seen.append(rows)
+        return float(len(rows))
+
+    cluster_bootstrap_statistic(stat, clusters, n_boot=50, seed=0)
+    for rows in seen[1:]:  # rows 0-2 (patient a) always come together
+        assert np.isin(rows, [0, 1, 2]).sum() % 3 == 0
+
+
+def _ndcg_rows():
+    rng = np.random.default_rng(0)
+    rows = []
+    for q in range(25):
+        base = rng.uniform(0.6, 0.8)
+        values = {"random": base, "ssim": base + 0.01, "cnn": base + 0.05, "ig": base + 0.1}
+        values |= {"att": base + 0.05 + rng.normal(0, 0.05), "cnn_ig": base - 0.03}
+        for k in (10, 3):
+            rows += [("c", m, f"q{q}", k, v + rng.normal(0, 0.002)) for m, v in values.items()]
+    return pd.DataFrame(rows, columns=["condition", "method", "query_id", "k", "ndcg"])
+
+
+def test_ndcg_tables_and_verdicts_by_construction():
+    ndcg = _ndcg_rows()
+    ci = ndcg_intervals(ndcg)
+    assert list(ci.columns) == ["condition", "method", "k", "mean", "ci_low", "ci_high", "n"]
+    assert (ci["n"] == 25).all() and (ci["ci_low"] < ci["mean"]).all()
+    paired = paired_table(ndcg)
+    assert set(paired["baseline"]) == {"random", "ssim", "cnn"}
+    assert len(paired) == 2 * (5 + 5 + 5)  # k x (methods vs each baseline)
+    row = paired.query("k == 10 and method == 'ig' and baseline == 'cnn'").iloc[0]
+    assert row["mean_diff"] == pytest.approx(0.05, abs=0.002) and row["ci_low"] > 0
+    v = verdict_table(ndcg)
+    assert set(CLAIMS) == set(v["claim"])
+    got = v[v["metric"] == "ndcg@10"].set_index(["claim", "method"])["verdict"]
+    assert got[("IG > CNN", "ig")] == "holds"
+    assert got[("CNN > SSIM", "cnn")] == "holds"
+    assert got[("IG > CNN(IG)", "ig")] == "holds"
+    assert got[("learned > random", "cnn_ig")] == "reversed"
+    # Zhong's claims have no data here: listed as not run, never dropped
+    assert (v[v["claim"].str.startswith("DML")]["verdict"] == "not run").all()
+
+
+def test_zhong_verdicts_from_per_film_tables():
+    rng = np.random.default_rng(1)
+    ids = [f"f{i}" for i in range(200)]
+    dml = (rng.random(200) < 0.8).astype(float)
+    ce = (rng.random(200) < 0.5).astype(float)
+    per_query = pd.concat(
+        [
+            pd.DataFrame({"model": m, "image_id": ids, "class": "x", "metric": metric, "value": v})
+            for m, v in (("dml", dml), ("ce", ce))
+            for metric in ("recall@1", "knn")
+        ]
+    )
+    dice = pd.concat(
+        [
+            pd.DataFrame({"member": m, "image": ids[:40], "dice": d})
+            for m, d in (
+                ("a", np.full(40, 0.90)),
+                ("b", np.full(40, 0.92)),
+                ("ensemble", 0.93 + rng.normal(0, 0.002, 40)),
+            )
+        ]
+    )
+    y = np.tile([0, 1], 60)
+    clin = y * 0.2 + rng.random(120)
+    preds = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "features": f,
+                    "fold": 0,
+                    "image_id": ids[:120],
+                    "group": [f"p{i // 2}" for i in range(120)],
+                    "y": y,
+                    "p": p,
+                }
+            )
+            for f, p in (("clinical", clin), ("image+clinical", clin + y * 0.5))
+        ]
+    )
+    v = verdict_table(_ndcg_rows(), per_query, dice, preds).set_index("claim")
+    assert v.loc["DML > CE (recall@1)", "verdict"] == "holds"
+    assert v.loc["DML > CE (KNN accuracy)", "verdict"] == "holds"
+    assert v.loc["ensemble Dice > best member", "baseline"] == "b"
+    assert v.loc["ensemble Dice > best member", "verdict"] == "holds"
+    assert v.loc["image+clinical > clinical (AUC)", "verdict"] == "holds"
+
+
+# ---- the tiny end-to-end run -------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_tiny_run_intervals_paired_and_verdicts(tiny_run):
+    out = tiny_run / "results/tiny"
+    ci = pd.read_csv(out / "evaluation/ndcg_ci.csv")
+    assert list(ci.columns) == ["condition", "method", "k", "mean", "ci_low", "ci_high", "n"]
+    ndcg = pd.read_csv(out / "evaluation/ndcg.csv", dtype={"query_id": str})
+    means = ndcg.groupby(["condition", "method", "k"])["ndcg"].mean()
+    for r in ci.itertuples():
+        assert r.mean == pytest.approx(means[(r.condition, r.method, r.k)], abs=1e-4)
+        assert r.ci_low <= r.mean <= r.ci_high and r.n == 6
+    # a rater with small noise beats chance: rater:R2 (noise sd 0.1) above `random`
+    r2 = ci[ci["method"] == "rater:R2"].set_index(["condition", "k"])["mean"]
+    rnd = ci[ci["method"] == "random"].set_index(["condition", "k"])["mean"]
+    assert (r2 > rnd).all(), pd.concat({"R2": r2, "random": rnd}, axis=1)
+    paired = pd.read_csv(out / "evaluation/paired.csv")
+    row = paired.query("method == 'rater:R2' and baseline == 'random' and k == 6")
+    assert len(row) == 2 and (row["mean_diff"] > 0).all()
+    assert set(paired["baseline"]) == {"random", "ssim", "cnn"}
+    verdicts = pd.read_csv(out / "evaluation/verdicts.csv")
+    assert set(verdicts["claim"]) == set(CLAIMS)
+    assert set(verdicts["verdict"]) <= {"holds", "reversed", "unresolved"}  # all methods ran
+    learned = verdicts[verdicts["claim"] == "learned > random"]
+    assert set(learned["method"]) == {"cnn", "ig", "att", "cnn_ig", "dml", "ce"}
+    recall = pd.read_csv(out / "retrieval/recall_ci.csv")
+    assert list(recall.columns) == ["model", "class", "k", "recall", "ci_low", "ci_high", "n"]
+    plain = pd.read_csv(out / "retrieval/recall_at_k.csv").set_index(["model", "class", "k"])
+    for r in recall.itertuples():
+        assert r.recall == pytest.approx(plain.loc[(r.model, r._2, r.k), "recall"], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_tiny_catalogues_hold_no_film_of_the_query_patient(tiny_run):
+    out = tiny_run / "results/tiny"
+    manifest = pd.read_parquet(out / "data/manifest.parquet")
+    group = manifest.set_index("image_id")["group"]
+    for cond in ("effusion", "pneumonia"):
+        expert = pd.read_csv(out / f"catalogues/{cond}/expert_rankings.csv", dtype=str)
+        assert (expert["image_id"].map(group) != expert["query_id"].map(group)).all()
+
+
+@pytest.mark.slow
+def test_report_front_page_tells_this_run(tiny_run):
+    html = unescape((tiny_run / "results/tiny/report.html").read_text(errors="ignore"))
+    assert "Verdicts on the papers" in html and "nDCG@6 mean [95 % CI]" in html
+    assert "rater (human ceiling)" in html and "SSIM as the only" not in html
+    assert "Methods reproduced: SSIM" not in html

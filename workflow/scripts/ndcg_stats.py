@@ -1,0 +1,15 @@
+"""nDCG@k with bootstrap intervals over queries, and paired tests against the baselines."""
+
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.ndcg_stats import ndcg_intervals, paired_table
+
+log = runlog.setup(snakemake.log[0])
+ndcg = pd.read_csv(snakemake.input.table, dtype={"query_id": str})
+ci = ndcg_intervals(ndcg, seed=snakemake.params.seed)
+paired = paired_table(ndcg, seed=snakemake.params.seed)
+log.info("\n%s", ci.round(3).to_string(index=False))
+write_csv(ci.round(4), snakemake.output.ci)
+write_csv(paired.round(4), snakemake.output.paired)
