@@ -148,7 +148,7 @@ def test_tiny_run_intervals_paired_and_verdicts(tiny_run):
     means = ndcg.groupby(["condition", "method", "k"])["ndcg"].mean()
     for r in ci.itertuples():
         assert r.mean == pytest.approx(means[(r.condition, r.method, r.k)], abs=1e-4)
-        assert r.ci_low <= r.mean <= r.ci_high and r.n == 6
+        assert r.ci_low <= r.mean <= r.ci_high and r.n == 8
     # a rater with small noise beats chance: rater:R2 (noise sd 0.1) above `random`
     r2 = ci[ci["method"] == "rater:R2"].set_index(["condition", "k"])["mean"]
     rnd = ci[ci["method"] == "random"].set_index(["condition", "k"])["mean"]
