@@ -15,7 +15,8 @@ rule manifest:
         "../../envs/data.yaml"
     params:
         fmt=config["data"]["format"],
-        root=ROOT,
+        # the data root the archive folders (and every image path) sit in
+        root=lambda wildcards: ROOT,
         folders=config["data"].get("folders"),
     script:
         "../scripts/manifest.py"
