@@ -154,8 +154,10 @@ def test_tiny_run_intervals_paired_and_verdicts(tiny_run):
     rnd = ci[ci["method"] == "random"].set_index(["condition", "k"])["mean"]
     assert (r2 > rnd).all(), pd.concat({"R2": r2, "random": rnd}, axis=1)
     paired = pd.read_csv(out / "evaluation/paired.csv")
-    row = paired.query("method == 'rater:R2' and baseline == 'random' and k == 6")
-    assert len(row) == 2 and (row["mean_diff"] > 0).all()
+    # and the paired interval over the 8 queries excludes 0, in both conditions, at both k
+    # (no network is involved: the expert CSVs and the random ranking are seeded)
+    row = paired.query("method == 'rater:R2' and baseline == 'random'")
+    assert len(row) == 4 and (row["ci_low"] > 0).all(), row
     assert set(paired["baseline"]) == {"random", "ssim", "cnn"}
     verdicts = pd.read_csv(out / "evaluation/verdicts.csv")
     assert set(verdicts["claim"]) == set(CLAIMS)
