@@ -33,6 +33,8 @@ localrules:
     rank_random,
     ndcg,
     ndcg_plot,
+    ndcg_stats,
+    verdicts,
     classification_report,
     query_settings,
     report,
