@@ -54,11 +54,6 @@ def sample_catalogues(
             "eligible test images remain after filtering; lower catalogues.size or "
             "enlarge the test split"
         )
-    if n_queries > len(pool):
-        raise InputError(
-            f"{where}: {n_queries} distinct queries asked for, only {len(pool)} eligible "
-            "test images; lower catalogues.n_queries"
-        )
     rng = np.random.default_rng(seed)
     labels = pool["label"].to_numpy()
     group_size = pool["group"].map(pool["group"].value_counts()).to_numpy()

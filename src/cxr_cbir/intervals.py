@@ -21,6 +21,12 @@ def _resample_index(n: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
 
+def _percentile_interval(draws, level: float) -> tuple[float, float]:
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
 def bootstrap_mean(
     values, n_boot: int = N_BOOT, seed: int = 0, level: float = LEVEL
 ) -> tuple[float, float, float]:
@@ -29,9 +35,7 @@ def bootstrap_mean(
     if v.size == 0:
         return float("nan"), float("nan"), float("nan")
     means = v[_resample_index(v.size, n_boot, seed)].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(v.mean()), float(low), float(high)
+    return (float(v.mean()), *_percentile_interval(means, level))
 
 
 def paired_difference(
@@ -76,9 +80,7 @@ def cluster_bootstrap_statistic(
             draws.append(value)
     if not draws:
         return point, float("nan"), float("nan")
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
-    return point, float(low), float(high)
+    return (point, *_percentile_interval(draws, level))
 
 
 def verdict(ci_low: float, ci_high: float) -> str:

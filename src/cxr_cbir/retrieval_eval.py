@@ -170,16 +170,15 @@ def recall_intervals(per_query: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 def random_recall_rows(
     train: pd.DataFrame, test: pd.DataFrame, classes: list[str], ks=(1, 2, 4, 10)
 ):
+    """Random retrieval's expected recall@k per class present in ``test`` and over all
+    test films: the per-film hit probabilities of ``random_per_query``, aggregated."""
+    per_query = random_per_query(train, test, classes, ks)
     rows = []
-    n = len(train)
     for k in ks:
-        per_query = []
-        for c, name in enumerate(classes):
-            n_same = int((train["label"] == c).sum())
-            r = random_recall(n_same, n, k)
-            n_q = int((test["label"] == c).sum())
-            if n_q:
-                rows.append(("random", name, k, r))
-                per_query += [r] * n_q
-        rows.append(("random", "all", k, float(np.mean(per_query))))
+        part = per_query[per_query["metric"] == f"recall@{k}"]
+        for name in classes:
+            same = part.loc[part["class"] == name, "value"]
+            if len(same):
+                rows.append(("random", name, k, float(same.iloc[0])))
+        rows.append(("random", "all", k, float(part["value"].mean())))
     return pd.DataFrame(rows, columns=["model", "class", "k", "recall"])

@@ -15,7 +15,7 @@ rule catalogues:
     conda:
         "../../envs/data.yaml"
     params:
-        settings=lambda wc: condition_settings(wc.study),
+        settings=lambda wc: study_settings(wc.study),
         seed=config["seed"],
     script:
         "../scripts/catalogues.py"

@@ -101,7 +101,7 @@ def study_cohort(wildcards):
     return f"{OUT}/data/{STUDIES[wildcards.study]}/cohort.parquet"
 
 
-def condition_settings(study):
+def study_settings(study):
     """What the catalogue stage needs to know of one study (narrow params)."""
     spec = study_spec(study)
     cat = config["catalogues"]

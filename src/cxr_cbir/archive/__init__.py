@@ -28,14 +28,14 @@ MANIFEST_COLUMNS = [
     "split_official",
 ]
 
-READERS = {"mimic": read_mimic, "covid-chestxray": read_covid_chestxray}
+FORMATS = ("mimic", "covid-chestxray")
 
 
 def build_manifest(fmt: str, root: str, folders: list[str] | None = None) -> pd.DataFrame:
     """Read the archive at ``root`` in layout ``fmt`` (mimic or covid-chestxray); for
     covid-chestxray optionally several archives (``folders``) inside ``root``."""
-    if fmt not in READERS:
-        raise InputError(f"data.format: unknown archive layout {fmt!r}; known: {sorted(READERS)}")
+    if fmt not in FORMATS:
+        raise InputError(f"data.format: unknown archive layout {fmt!r}; known: {sorted(FORMATS)}")
     df = read_covid_chestxray(root, folders) if fmt == "covid-chestxray" else read_mimic(root)
     dupes = df["image_id"][df["image_id"].duplicated()]
     if len(dupes):

@@ -39,15 +39,21 @@ def _check_range(df: pd.DataFrame, column: str, low: float, high, path: str) -> 
         )
 
 
+def _refuse_twice(df: pd.DataFrame, keys: list[str], path: str) -> None:
+    """A film scored twice (by one rater) would get two score sets: refused, rows named."""
+    twice = df.duplicated(keys, keep=False)
+    if twice.any():
+        rows = (np.flatnonzero(twice.to_numpy()) + 2).tolist()
+        first = ", ".join(str(df.loc[twice, k].iloc[0]) for k in keys)
+        raise InputError(f"{path}: {'/'.join(keys)} {first!r} scored twice (rows {rows})")
+
+
 def read_covidnet(path: str) -> pd.DataFrame:
     df = read_table(path, COVIDNET_COLUMNS, dtype={"file": str}, encoding="utf-8-sig")
     _check_range(df, "opacity_scale_max", 6, 8, path)
     _check_range(df, "geographic", 0, 8, path)
     _check_range(df, "opacity", 0, df["opacity_scale_max"].astype(float), path)
-    twice = df["file"].duplicated(keep=False)
-    if twice.any():
-        rows = (np.flatnonzero(twice.to_numpy()) + 2).tolist()
-        raise InputError(f"{path}: file {df['file'][twice].iloc[0]!r} scored twice (rows {rows})")
+    _refuse_twice(df, ["file"], path)
     return df
 
 
@@ -63,10 +69,7 @@ def read_brixia(path: str) -> pd.DataFrame:
             f"{path}: row {i + 2} ({df['file'].iloc[i]}): global {df['global'].iloc[i]} is not "
             f"the sum of the six zones ({zones.iloc[i]:g})"
         )
-    twice = df.duplicated(["file", "rater"], keep=False)
-    if twice.any():
-        rows = (np.flatnonzero(twice.to_numpy()) + 2).tolist()
-        raise InputError(f"{path}: a film scored twice by one rater (rows {rows})")
+    _refuse_twice(df, ["file", "rater"], path)
     return df
 
 
