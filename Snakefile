@@ -36,6 +36,7 @@ localrules:
     ndcg_stats,
     verdicts,
     classification_report,
+    learning_curves,
     query_settings,
     report,
 
@@ -56,6 +57,7 @@ include: "workflow/rules/catalogues.smk"
 include: "workflow/rules/ssim.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/metric.smk"
+include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/report.smk"

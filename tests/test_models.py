@@ -12,6 +12,7 @@ from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 from cxr_cbir.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training.classifier import class_weights, train_classifier
+from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.metrics import binary_metrics
 
 torch.set_num_threads(2)
@@ -66,7 +67,7 @@ def test_a_few_steps_lower_the_loss(tmp_path):
         y[:8],
         optimizer="adam",
         lr=1e-3,
-        epochs=4,
+        budget=Budget(epochs=4),
         batch_size=8,
         seed=0,
         checkpoint=tmp_path / "c.pt",
@@ -89,17 +90,17 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     )
     torch.manual_seed(0)
     straight, h1 = train_classifier(
-        DenseNetClassifier(), epochs=3, checkpoint=tmp_path / "a.pt", **kw
+        DenseNetClassifier(), budget=Budget(3), checkpoint=tmp_path / "a.pt", **kw
     )
     torch.manual_seed(0)
-    train_classifier(DenseNetClassifier(), epochs=2, checkpoint=tmp_path / "b.pt", **kw)
+    train_classifier(DenseNetClassifier(), budget=Budget(2), checkpoint=tmp_path / "b.pt", **kw)
     assert int(load_checkpoint(tmp_path / "b.pt")["epoch"]) == 1  # "killed" after epoch 2
     torch.manual_seed(123)  # a different fresh init: the checkpoint must win
     resumed, h2 = train_classifier(
-        DenseNetClassifier(), epochs=3, checkpoint=tmp_path / "b.pt", **kw
+        DenseNetClassifier(), budget=Budget(3), checkpoint=tmp_path / "b.pt", **kw
     )
     assert h2["epoch"].tolist() == [1, 2, 3]
-    assert h1["val_f1"].tolist() == h2["val_f1"].tolist()
+    assert h1["val_auc"].tolist() == h2["val_auc"].tolist()
     for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
 

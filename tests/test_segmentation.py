@@ -92,7 +92,8 @@ def test_member_loss_falls_and_predicts_lungs(tmp_path):
         seed=0,
         checkpoint=tmp_path / "ckpt.pt",
     )
-    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    assert history.loc[history["kept"], "val_dice"].iloc[0] == history["val_dice"].max()
     probs = predict_probs(model, images[:4], 4, "cpu")
     assert probs.shape == (4, 64, 64) and 0 <= probs.min() and probs.max() <= 1
 

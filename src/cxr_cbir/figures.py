@@ -167,20 +167,30 @@ def saliency_gallery(images, maps, labels, method: str, path: str, n: int = 4) -
     _save(fig, path)
 
 
-def training_curves(histories: pd.DataFrame, path: str) -> None:
-    """Training loss and validation F1 per epoch, one line per condition and model."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for (cond, model), g in histories.groupby(["condition", "model"]):
-        axes[0].plot(g["epoch"], g["train_loss"], marker="o", label=f"{cond}/{model}")
-        axes[1].plot(g["epoch"], g["val_f1"], marker="o", label=f"{cond}/{model}")
-        kept = g[g["kept"].astype(bool)]
-        axes[1].scatter(kept["epoch"], kept["val_f1"], s=120, facecolors="none", edgecolors="k")
-    axes[0].set_title("training loss")
-    axes[1].set_title("validation F1 (circled: epoch kept)")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7)
+def learning_curves(history: pd.DataFrame, path: str) -> None:
+    """Per family (a row): training loss and validation score per epoch, one line per model.
+
+    ``history`` is the long table of ``cxr_cbir.training.history.combine`` (family, name,
+    step, step_name, train_loss, score, score_name, kept); the circled point is the epoch
+    kept by model selection.
+    """
+    families = list(dict.fromkeys(history["family"]))
+    fig, axes = plt.subplots(len(families), 2, figsize=(10, 3.2 * len(families)), squeeze=False)
+    for row, family in zip(axes, families, strict=True):
+        part = history[history["family"] == family]
+        for name, g in part.groupby("name", sort=False):
+            row[0].plot(g["step"], g["train_loss"], marker=".", label=name)
+            row[1].plot(g["step"], g["score"], marker=".", label=name)
+            kept = g[g["kept"].astype(bool)]
+            row[1].scatter(kept["step"], kept["score"], s=110, facecolors="none", edgecolors="k")
+        row[0].set_title(f"{family}: training loss", fontsize=9)
+        row[1].set_title(
+            f"{family}: validation {part['score_name'].iloc[0]} (circled: kept)", fontsize=9
+        )
+        for ax in row:
+            ax.set_xlabel(part["step_name"].iloc[0])
+            ax.grid(alpha=0.3)
+        row[1].legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
 

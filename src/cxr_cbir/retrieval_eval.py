@@ -22,7 +22,7 @@ PER_QUERY_COLUMNS = ["model", "image_id", "class", "metric", "value"]
 RECALL_CI_COLUMNS = ["model", "class", "k", "recall", "ci_low", "ci_high", "n"]
 
 
-def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
+def pairwise_distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
     q = np.asarray(queries, np.float64)
     b = np.asarray(base, np.float64)
     if metric == "cosine":
@@ -35,7 +35,7 @@ def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray
 
 def neighbours(queries, base, k: int, metric: str = "l2"):
     """Indices and distances of the k nearest base vectors of every query, nearest first."""
-    d = _distances(queries, base, metric)
+    d = pairwise_distances(queries, base, metric)
     k = min(k, d.shape[1])
     idx = np.argsort(d, axis=1, kind="stable")[:, :k]
     return idx, np.take_along_axis(d, idx, axis=1)

@@ -138,7 +138,9 @@ def seg_data_settings():
 
 
 def seg_train_settings():
-    return {k: SEG.get(k) for k in ("epochs", "batch_size", "lr")}
+    keys = ("epochs", "batch_size", "lr", "patience", "min_epochs", "schedule")
+    keys += ("warmup_epochs", "min_lr_factor", "validation_fraction")
+    return {k: SEG.get(k) for k in keys}
 
 
 def init_weights(condition, model):
@@ -215,6 +217,7 @@ def report_outputs():
         *expand(f"{OUT}/evaluation/topk_{{study}}.png", study=STUDIES),
         *segmentation_outputs(),
         *model_outputs(),
+        *training_outputs(),
         *metric_outputs(),
     ]
 
@@ -245,13 +248,27 @@ def segmentation_outputs():
     return out
 
 
+def training_histories():
+    """Every trainer's history.csv, by family (classifiers, metric models, seg members)."""
+    return {
+        "classifiers": classifier_files("history.csv"),
+        "metric": [f"{OUT}/models/metric/{m}/history.csv" for m in ML_METHODS],
+        "seg": [f"{OUT}/segmentation/members/{m}/history.csv" for m in SEG_MEMBERS],
+    }
+
+
+def training_outputs():
+    if not any(training_histories().values()):
+        return []
+    return [f"{OUT}/training/learning_curves.png", f"{OUT}/training/history.csv"]
+
+
 def model_outputs():
     if not CLASSIFIERS:
         return []
     out = [
         f"{OUT}/classification/metrics.csv",
         f"{OUT}/classification/f1_table.csv",
-        f"{OUT}/classification/training_curves.png",
     ]
     if "cnn" in CLASSIFIERS:
         out += expand(f"{OUT}/saliency/{{condition}}/gallery.png", condition=CONDITIONS)

@@ -49,12 +49,15 @@ rule train_metric:
                 "attention",
                 "iterations",
                 "checkpoint_every",
+                "patience",
+                "schedule",
                 "lr",
                 "baseline_lr",
                 "per_class",
                 "classes_per_batch",
             )
         },
+        training=config["training"],
         seed=config["seed"],
         checkpoint=lambda wc: f"{OUT}/models/metric/{wc.mlmodel}/checkpoint.pt",
     script:

@@ -25,6 +25,7 @@ rule train_classifier:
         gpu=1,
     params:
         train=lambda wc: config["conditions"][wc.condition]["train"],
+        training=config["training"],
         batch_size=config["models"]["batch_size"],
         seed=config["seed"],
         checkpoint=lambda wc: f"{OUT}/models/{wc.condition}/{wc.model}/checkpoint.pt",
@@ -152,7 +153,6 @@ rule rank_embedding:
 rule classification_report:
     input:
         metrics=classifier_files("metrics.csv"),
-        histories=classifier_files("history.csv"),
         code=package_code("classification_report.py"),
     output:
         table=report(
@@ -163,11 +163,6 @@ rule classification_report:
         f1=report(
             f"{OUT}/classification/f1_table.csv",
             caption="../report/f1_table.rst",
-            category="Classification",
-        ),
-        curves=report(
-            f"{OUT}/classification/training_curves.png",
-            caption="../report/training_curves.rst",
             category="Classification",
         ),
     log:

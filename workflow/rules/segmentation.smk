@@ -43,6 +43,7 @@ rule seg_train:
     params:
         member=lambda wc: seg_member(wc.member),
         train=seg_train_settings(),
+        training=config["training"],
         seed=config["seed"],
         checkpoint=lambda wc: f"{OUT}/segmentation/members/{wc.member}/checkpoint.pt",
     script:

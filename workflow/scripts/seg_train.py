@@ -8,7 +8,9 @@ import pandas as pd
 from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv, write_npy
 from cxr_cbir.segmentation.train import predict_probs, train_member
+from cxr_cbir.splits import group_split
 from cxr_cbir.torch_utils import pick_device, save_checkpoint, set_threads
+from cxr_cbir.training.engine import Budget
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -17,12 +19,31 @@ member, train = snakemake.params.member, snakemake.params.train
 pairs = pd.read_parquet(snakemake.input.table)
 arrays = np.load(snakemake.input.arrays)
 is_train = (pairs["split"] == "train").to_numpy()
-log.info("member %s on %s: %d training pairs", member, device, int(is_train.sum()))
+# the epoch is chosen on training patients kept aside, never on the held-out pairs
+fit_part = group_split(
+    pairs[is_train].assign(group=pairs.loc[is_train, "patient"].astype(str)),
+    {"train": 1 - train["validation_fraction"], "validate": train["validation_fraction"]},
+    snakemake.params.seed,
+).to_numpy()
+images, masks = arrays["images"][is_train], arrays["masks"][is_train]
+fit_rows, val_rows = fit_part == "train", fit_part == "validate"
+log.info(
+    "member %s on %s: %d training pairs (%d to fit, %d to choose the epoch)",
+    member,
+    device,
+    int(is_train.sum()),
+    int(fit_rows.sum()),
+    int(val_rows.sum()),
+)
 model, history = train_member(
     member["arch"],
     member["encoder"],
-    arrays["images"][is_train],
-    arrays["masks"][is_train],
+    images[fit_rows],
+    masks[fit_rows],
+    val_images=images[val_rows],
+    val_masks=masks[val_rows],
+    budget=Budget.from_config({**train, "amp": snakemake.params.training["amp"]}),
+    workers=snakemake.params.training["workers"],
     epochs=train["epochs"],
     batch_size=train["batch_size"],
     lr=train["lr"],

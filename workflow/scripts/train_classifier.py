@@ -15,7 +15,8 @@ from cxr_cbir.torch_utils import (
     seed_everything,
     set_threads,
 )
-from cxr_cbir.training.classifier import predict, train_classifier
+from cxr_cbir.training.classifier import choose_threshold, predict, train_classifier
+from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.metrics import binary_metrics
 
 log = runlog.setup(snakemake.log[0])
@@ -52,18 +53,27 @@ model, history = train_classifier(
     *data["validate"],
     optimizer=train["optimizer"],
     lr=train["lr"],
-    epochs=train["epochs"],
+    budget=Budget.from_config({**train, "amp": snakemake.params.training["amp"]}),
     batch_size=snakemake.params.batch_size,
     seed=snakemake.params.seed,
     checkpoint=snakemake.params.checkpoint,
     device=device,
+    workers=snakemake.params.training["workers"],
 )
+kept = history.loc[history["kept"], "epoch"]
+log.info("kept epoch %s of %d", kept.iloc[0] if len(kept) else "-", len(history))
+probs = {
+    s: predict(model, data[s][0], snakemake.params.batch_size, device) for s in ("validate", "test")
+}
+# the F1 decision threshold is set on validation, then applied unchanged to test
+threshold = choose_threshold(data["validate"][1], probs["validate"])
 rows = []
 for split in ("validate", "test"):
-    x, y = data[split]
-    m = binary_metrics(y, predict(model, x, snakemake.params.batch_size, device))
-    rows.append({"condition": condition, "model": kind, "split": split, **m})
-    log.info("%s: %s", split, m)
+    m = binary_metrics(data[split][1], probs[split], threshold)
+    rows.append(
+        {"condition": condition, "model": kind, "split": split, **m, "threshold": threshold}
+    )
+    log.info("%s: %s (threshold %.3f)", split, m, threshold)
 write_csv(pd.DataFrame(rows), snakemake.output.metrics)
 write_csv(history.assign(condition=condition, model=kind), snakemake.output.history)
 save_checkpoint(model.state_dict(), snakemake.output.model)

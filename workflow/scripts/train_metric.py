@@ -17,14 +17,17 @@ device = pick_device()
 kind, ml = snakemake.wildcards.mlmodel, snakemake.params.ml
 index = pd.read_parquet(snakemake.input.index)
 labels = pd.read_parquet(snakemake.input.labels)
-train = labels[(labels["split"] == "train") & labels["image_id"].isin(index["image_id"])]
+cached = labels[labels["image_id"].isin(index["image_id"])]
+train, val = cached[cached["split"] == "train"], cached[cached["split"] == "validate"]
 images = cohort_images(train, snakemake.input.images, snakemake.input.index)
+val_images = cohort_images(val, snakemake.input.images, snakemake.input.index)
 log.info(
-    "%s on %s: %d training films %s",
+    "%s on %s: %d training films %s, %d validation films",
     kind,
     device,
     len(train),
     train["class_name"].value_counts().to_dict(),
+    len(val),
 )
 seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
 model, history = train_embedding(
@@ -40,12 +43,20 @@ model, history = train_embedding(
     checkpoint=snakemake.params.checkpoint,
     device=device,
     checkpoint_every=ml["checkpoint_every"],
+    val_images=val_images,
+    val_labels=val["label"].to_numpy(),
+    patience=ml["patience"],
+    schedule=ml["schedule"],
+    amp=snakemake.params.training["amp"],
+    workers=snakemake.params.training["workers"],
 )
+kept = history[history["kept"]]
 log.info(
-    "loss: first %.4f, last %.4f; %.2f s per iteration",
-    history["loss"].iloc[0],
-    history["loss"].iloc[-1],
-    history["seconds"].mean(),
+    "loss: first chunk %.4f, last %.4f; kept iteration %s (validation recall@1 %s)",
+    history["train_loss"].iloc[0],
+    history["train_loss"].iloc[-1],
+    kept["iteration"].tolist(),
+    kept["val_recall_at_1"].round(3).tolist(),
 )
 write_csv(history, snakemake.output.history)
 save_checkpoint(model.state_dict(), snakemake.output.model)

@@ -2,14 +2,14 @@
 
 Augmentation follows Zhong et al. with albumentations (flip, Gaussian noise,
 perspective, sharpen, blur, contrast, gamma, brightness, CLAHE, grid distortion,
-affine, elastic). Adam, Dice + BCE loss. Each epoch reseeds from (seed, epoch), so a
-run killed after epoch e and resumed ends with the same weights as an uninterrupted one.
+affine, elastic), each film with its own seed drawn by the engine's epoch generator.
+Adam, Dice + BCE loss, on the training engine: the kept epoch is the one with the best
+validation Dice, and a run killed after epoch e and resumed ends with the same weights.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import albumentations as A
@@ -19,16 +19,11 @@ import pandas as pd
 import segmentation_models_pytorch as smp
 import torch
 from torch.optim.swa_utils import update_bn
-from tqdm import tqdm
 
-from ..torch_utils import (
-    history_from_state,
-    history_to_state,
-    resume,
-    save_checkpoint,
-    seed_everything,
-)
+from ..torch_utils import seed_everything
+from ..training.engine import Budget, batch_loader, fit, to_device
 from .members import build_member
+from .postprocess import dice
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +53,56 @@ def augmentation(seed: int) -> A.Compose:
     )
 
 
-def _batches(n: int, batch: int, rng: np.random.Generator, shuffle: bool):
-    order = rng.permutation(n) if shuffle else np.arange(n)
-    for i in range(0, n, batch):
-        yield order[i : i + batch]
-
-
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+
+
+def mean_dice(probs: np.ndarray, masks: np.ndarray, threshold: float = 0.5) -> float:
+    """Mean over films of the Dice of ``probs >= threshold`` with the {0,1} ``masks``."""
+    return float(np.mean([dice(p >= threshold, m) for p, m in zip(probs, masks, strict=True)]))
+
+
+class MemberTask:
+    """Dice + BCE on augmented batches; validation Dice of the held-in validation pairs."""
+
+    def __init__(self, model, images, masks, val_images, val_masks, batch_size, device):
+        self.model, self.device, self.batch_size = model, device, batch_size
+        self.images, self.masks = images, masks
+        self.val_images, self.val_masks = val_images, val_masks
+        self.dice_loss = smp.losses.DiceLoss(mode="binary", from_logits=True)
+        self.bce = torch.nn.BCEWithLogitsLoss()
+        self.aug = None
+
+    def batches(self, epoch, generator):
+        order = torch.randperm(len(self.images), generator=generator).numpy()
+        seeds = torch.randint(0, 2**31 - 1, (len(order),), generator=generator).numpy()
+        return [
+            (order[i : i + self.batch_size], seeds[i : i + self.batch_size])
+            for i in range(0, len(order), self.batch_size)
+        ]
+
+    def load(self, batch):
+        """Augment each film with its own seed: the same batches whatever the workers."""
+        idx, seeds = batch
+        if self.aug is None:
+            self.aug = augmentation(0)
+        xs, ys = [], []
+        for i, s in zip(idx, seeds, strict=True):
+            self.aug.set_random_seed(int(s))
+            out = self.aug(image=self.images[i], mask=self.masks[i])
+            xs.append(out["image"])
+            ys.append(out["mask"])
+        x = _to_tensor(np.stack(xs))
+        return x, torch.from_numpy(np.stack(ys).astype(np.float32)).unsqueeze(1)
+
+    def loss(self, batch, generator):
+        x, y = to_device(batch, self.device)
+        logits = self.model(x).float()
+        return self.dice_loss(logits, y) + self.bce(logits, y)
+
+    def validate(self):
+        probs = predict_probs(self.model, self.val_images, self.batch_size, self.device)
+        return {"dice": mean_dice(probs, self.val_masks)}
 
 
 def train_member(
@@ -81,73 +118,42 @@ def train_member(
     weights: str | None = None,
     device: torch.device | str = "cpu",
     max_steps: int | None = None,
+    val_images: np.ndarray | None = None,
+    val_masks: np.ndarray | None = None,
+    budget: Budget | None = None,
+    workers: int = 0,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
-    """Train on uint8 ``images`` / {0,1} ``masks`` (N, S, S); returns (model, history)."""
+    """Train on uint8 ``images`` / {0,1} ``masks`` (N, S, S); returns (model, history).
+
+    The kept epoch is the one with the best validation Dice (``val_images``; without
+    them, the training films themselves, un-augmented). ``budget`` overrides ``epochs``
+    with a full training budget (patience, schedule, mixed precision).
+    """
     device = torch.device(device)
     seed_everything(seed)
     model = build_member(arch, encoder, weights).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    dice_loss = smp.losses.DiceLoss(mode="binary", from_logits=True)
-    bce = torch.nn.BCEWithLogitsLoss()
-    fingerprint = f"{arch}|{encoder}|{batch_size}|{lr}|{seed}|{len(images)}|{weights}"
-    state = resume(checkpoint, fingerprint, model, opt, device)
-    history: list[dict] = history_from_state(state) if state else []
-    start = int(state["epoch"]) + 1 if state else 0
-    if state:
-        log.info("resuming %s/%s from epoch %d", arch, encoder, start + 1)
-    steps = 0
-    for epoch in range(start, epochs):
-        seed_everything(seed * 1000 + epoch)
-        rng = np.random.default_rng(seed * 1000 + epoch)
-        aug = augmentation(seed * 1000 + epoch)
-        model.train()
-        t0, losses = time.perf_counter(), []
-        bar = tqdm(
-            list(_batches(len(images), batch_size, rng, True)),
-            desc=f"{arch}/{encoder} epoch {epoch + 1}/{epochs}",
-            mininterval=5,
-        )
-        for idx in bar:
-            xs, ys = [], []
-            for i in idx:
-                out = aug(image=images[i], mask=masks[i])
-                xs.append(out["image"])
-                ys.append(out["mask"])
-            x = _to_tensor(np.stack(xs)).to(device)
-            y = torch.from_numpy(np.stack(ys).astype(np.float32)).unsqueeze(1).to(device)
-            logits = model(x)
-            loss = dice_loss(logits, y) + bce(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            steps += 1
-            if max_steps and steps >= max_steps:
-                break
-        seconds = time.perf_counter() - t0
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "loss": float(np.mean(losses)),
-                "seconds": seconds,
-                "images_per_s": len(losses) * batch_size / max(seconds, 1e-9),
-            }
-        )
-        log.info("epoch %d: loss %.4f (%.1f s)", epoch + 1, history[-1]["loss"], seconds)
-        save_checkpoint(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "epoch": epoch,
-                "fingerprint": fingerprint,
-                "history": history_to_state(history),
-            },
-            checkpoint,
-        )
-        if max_steps and steps >= max_steps:
-            break
+    if val_images is None or len(val_images) == 0:
+        val_images, val_masks = images, masks
+    budget = budget or Budget(epochs=epochs)
+    task = MemberTask(model, images, masks, val_images, val_masks, batch_size, device)
+    model, history = fit(
+        model,
+        opt,
+        task,
+        budget,
+        monitor="dice",
+        mode="max",
+        seed=seed,
+        checkpoint=checkpoint,
+        fingerprint=f"{arch}|{encoder}|{batch_size}|{lr}|{seed}|{len(images)}|{weights}",
+        device=device,
+        loader=batch_loader(task.load, device, workers),
+        desc=f"{arch}/{encoder} epoch",
+        max_steps=max_steps,
+    )
     recompute_bn(model, images, batch_size, device)
-    return model, pd.DataFrame(history)
+    return model, history
 
 
 def recompute_bn(model: torch.nn.Module, images: np.ndarray, batch_size: int, device) -> None:

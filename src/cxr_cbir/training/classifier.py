@@ -1,33 +1,26 @@
-"""Train a binary classifier (CNN, IG or ATT) the way Silva et al. did.
+"""Train a binary classifier (CNN, IG or ATT) the way Silva et al. did, on the engine.
 
 Binary cross-entropy with inverse-frequency class weights; the optimiser of the
-condition (Adadelta, Adam or SGD, from config); small rotations and translations; the
-epoch kept is the one with the best validation F1. A checkpoint is written after every
-epoch and each epoch reseeds from (seed, epoch), so a killed job rerun resumes and ends
-with the same weights as an uninterrupted run.
+condition (Adadelta, Adam or SGD, from config); small rotations and translations. The
+kept epoch is the one with the best validation ROC AUC (threshold-free: F1 at a fixed
+0.5 ties at the predict-everything-positive value for epochs in a row on a small
+validation set), training stops after ``patience`` epochs without improvement, and the
+decision threshold for F1 is chosen on validation (``choose_threshold``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from ..errors import InputError
 from ..models.densenet import prepare
-from ..torch_utils import (
-    history_from_state,
-    history_to_state,
-    resume,
-    save_checkpoint,
-    seed_everything,
-)
 from .augment import random_affine
+from .engine import Budget, batch_loader, fit, to_device
 from .metrics import binary_metrics
 
 log = logging.getLogger(__name__)
@@ -62,8 +55,59 @@ def predict(model, inputs: np.ndarray, batch_size: int, device) -> np.ndarray:
     out = []
     for i in range(0, len(inputs), batch_size):
         x = prepare(torch.from_numpy(np.array(inputs[i : i + batch_size]))).to(device)
-        out.append(torch.sigmoid(model(x)).squeeze(1).float().cpu().numpy())
+        out.append(torch.sigmoid(model(x).float()).squeeze(1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
+    """The probability cut that maximises F1 on (validation) ``labels``.
+
+    Candidates are the midpoints between consecutive distinct scores (and 0.5 when the
+    scores are all equal); ties keep the highest cut, the most conservative one.
+    """
+    labels, probs = np.asarray(labels, int), np.asarray(probs, float)
+    values = np.unique(probs)
+    if len(values) < 2 or labels.sum() == 0:
+        return 0.5
+    cuts = np.concatenate([[values[0] / 2], (values[:-1] + values[1:]) / 2])
+    f1 = [binary_metrics(labels, probs, c)["f1"] for c in cuts]
+    best = np.flatnonzero(np.isclose(f1, max(f1)))[-1]
+    return float(cuts[best])
+
+
+class ClassifierTask:
+    """Weighted BCE on shuffled batches; validation AUC, loss and F1 at 0.5."""
+
+    def __init__(self, model, train_x, train_y, val_x, val_y, batch_size, device, augment):
+        self.model, self.device, self.augment = model, device, augment
+        self.train_x, self.val_x, self.val_y = train_x, val_x, np.asarray(val_y, int)
+        self.train_y = torch.from_numpy(np.asarray(train_y, np.float32))
+        self.weights = class_weights(train_y).to(device)
+        self.batch_size = batch_size
+
+    def batches(self, epoch, generator):
+        order = torch.randperm(len(self.train_x), generator=generator).numpy()
+        return [
+            np.sort(order[i : i + self.batch_size]) for i in range(0, len(order), self.batch_size)
+        ]
+
+    def load(self, idx: np.ndarray):
+        return torch.from_numpy(np.array(self.train_x[idx])), self.train_y[idx]
+
+    def loss(self, batch, generator):
+        x, y = to_device(batch, self.device)
+        x = random_affine(prepare(x), self.augment["degrees"], self.augment["translate"], generator)
+        logits = self.model(x).squeeze(1).float()
+        w = self.weights[y.long()]
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y, weight=w)
+
+    def validate(self):
+        p = predict(self.model, self.val_x, self.batch_size, self.device)
+        m = binary_metrics(self.val_y, p)
+        eps = 1e-6
+        q = np.clip(p, eps, 1 - eps)
+        bce = -np.mean(self.val_y * np.log(q) + (1 - self.val_y) * np.log(1 - q))
+        return {"auc": m["auc"], "loss": float(bce), "f1": m["f1"]}
 
 
 def train_classifier(
@@ -74,99 +118,38 @@ def train_classifier(
     val_y: np.ndarray,
     optimizer: str,
     lr: float,
-    epochs: int,
+    budget: Budget,
     batch_size: int,
     seed: int,
     checkpoint: str | Path,
     device="cpu",
     augment: dict | None = None,
+    workers: int = 0,
     max_steps: int | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
-    """Returns the model at its best-validation-F1 epoch and the per-epoch history."""
+    """Returns the model at its best validation epoch and the per-epoch history.
+
+    The monitored score is validation AUC; when validation holds one class only, the
+    validation loss (lower is better).
+    """
     device = torch.device(device)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(optimizer, model.parameters(), lr)
-    weights = class_weights(train_y).to(device)
     augment = augment or {"degrees": 5.0, "translate": 0.05}
-    fingerprint = f"{type(model).__name__}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}"
-    state = resume(checkpoint, fingerprint, model, opt, device)
-    history: list[dict] = history_from_state(state) if state else []
-    best = {"f1": -1.0, "epoch": -1, "state": None}
-    start = 0
-    if state:
-        start = int(state["epoch"]) + 1
-        best = {
-            "f1": float(state["best_f1"]),
-            "epoch": int(state["best_epoch"]),
-            "state": state["best_model"],
-        }
-        log.info("resuming from epoch %d (best F1 %.3f so far)", start + 1, best["f1"])
-    ytrain = torch.from_numpy(np.asarray(train_y, np.float32))
-    steps = 0
-    for epoch in range(start, epochs):
-        seed_everything(seed * 1000 + epoch)
-        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
-        order = torch.randperm(len(train_x), generator=gen).numpy()
-        model.train()
-        t0, losses = time.perf_counter(), []
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", mininterval=5):
-            x = prepare(torch.from_numpy(np.asarray(train_x[np.sort(idx)]))).to(device)
-            x = random_affine(x, augment["degrees"], augment["translate"], generator=gen)
-            y = ytrain[np.sort(idx)].to(device)
-            logits = model(x).squeeze(1)
-            w = weights[y.long()]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, weight=w)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            steps += 1
-            if max_steps and steps >= max_steps:
-                break
-        seconds = time.perf_counter() - t0
-        val_p = predict(model, val_x, batch_size, device)
-        val = binary_metrics(val_y, val_p)
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)),
-            "val_f1": val["f1"],
-            "val_auc": val["auc"],
-            "seconds": seconds,
-            "images_per_s": len(losses) * batch_size / max(seconds, 1e-9),
-        }
-        history.append(row)
-        log.info(
-            "epoch %d: loss %.4f val F1 %.3f AUC %.3f (%.0f s)",
-            row["epoch"],
-            row["train_loss"],
-            val["f1"],
-            val["auc"],
-            seconds,
-        )
-        if val["f1"] > best["f1"]:
-            best = {
-                "f1": val["f1"],
-                "epoch": epoch,
-                "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            }
-        save_checkpoint(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "epoch": epoch,
-                "fingerprint": fingerprint,
-                "best_f1": best["f1"],
-                "best_epoch": best["epoch"],
-                "best_model": best["state"],
-                "history": history_to_state(history),
-            },
-            checkpoint,
-        )
-        if max_steps and steps >= max_steps:
-            break
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-    hist = pd.DataFrame(history)
-    hist["kept"] = hist["epoch"] == best["epoch"] + 1
-    return model, hist
+    task = ClassifierTask(model, train_x, train_y, val_x, val_y, batch_size, device, augment)
+    two_classes = len(np.unique(val_y)) == 2
+    return fit(
+        model,
+        opt,
+        task,
+        budget,
+        monitor="auc" if two_classes else "loss",
+        mode="max" if two_classes else "min",
+        seed=seed,
+        checkpoint=checkpoint,
+        fingerprint=f"{type(model).__name__}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}",
+        device=device,
+        loader=batch_loader(task.load, device, workers),
+        desc="classifier epoch",
+        max_steps=max_steps,
+    )

@@ -5,14 +5,15 @@ hard-pair miner, on T x N class-balanced batches (T classes, N films each; paper
 drawn by pytorch-metric-learning's ``MPerClassSampler``; Adam. Baseline: the same
 ResNet-50 trained with (class-weighted) cross-entropy on random batches of the same
 size for the same number of iterations. Both: random crops in training, the whole image
-at test. Training runs in chunks of ``checkpoint_every`` iterations, each reseeded from
-(seed, chunk) and followed by a checkpoint, so a killed job resumes to the same weights.
+at test. On the training engine, an epoch is a chunk of ``checkpoint_every`` iterations,
+reseeded from (seed, chunk), validated by leave-one-out recall@1 over the validation
+films and checkpointed, so a killed job resumes to the same weights; the kept weights
+are those of the best validation recall@1.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,9 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..models.densenet import prepare
-from ..torch_utils import (
-    history_from_state,
-    history_to_state,
-    resume,
-    save_checkpoint,
-    seed_everything,
-)
+from ..retrieval_eval import pairwise_distances
 from .augment import random_crop
+from .engine import Budget, batch_loader, fit, to_device
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +55,63 @@ def _random_batches(n: int, batch: int, n_batches: int, seed: int) -> list[np.nd
     return [rng.choice(n, size=min(batch, n), replace=False) for _ in range(n_batches)]
 
 
+def leave_one_out_recall(vectors: np.ndarray, labels: np.ndarray, metric: str) -> float:
+    """Recall@1 of each film against the others (validation of an embedding)."""
+    labels = np.asarray(labels)
+    if len(labels) < 2:
+        return float("nan")
+    d = pairwise_distances(vectors, vectors, metric)
+    np.fill_diagonal(d, np.inf)
+    return float((labels[d.argmin(axis=1)] == labels).mean())
+
+
+class EmbeddingTask:
+    """Multi-similarity (dml) or cross-entropy (ce) on sampled batches; validation recall@1."""
+
+    def __init__(self, model, kind, images, labels, val_images, val_labels, settings, device):
+        self.model, self.kind, self.device = model, kind, device
+        self.images, self.labels = images, np.asarray(labels, int)
+        self.val_images, self.val_labels = val_images, np.asarray(val_labels, int)
+        self.s = settings
+        if kind == "dml":
+            self.loss_fn = losses.MultiSimilarityLoss(alpha=2, beta=20, base=0.5)
+            self.miner = miners.MultiSimilarityMiner(epsilon=0.1)
+        else:
+            counts = np.bincount(self.labels).astype(float)
+            weight = len(self.labels) / (len(counts) * np.maximum(counts, 1))
+            self.ce = torch.nn.CrossEntropyLoss(
+                weight=torch.tensor(weight, dtype=torch.float32).to(device)
+            )
+
+    def batches(self, epoch, generator):
+        s = self.s
+        n = min(s["checkpoint_every"], s["iterations"] - epoch * s["checkpoint_every"])
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        if self.kind == "dml":
+            return class_balanced_batches(
+                self.labels, s["per_class"], s["classes_per_batch"], n, seed
+            )
+        return _random_batches(len(self.images), s["per_class"] * s["classes_per_batch"], n, seed)
+
+    def load(self, idx):
+        return torch.from_numpy(np.array(self.images[idx])), torch.from_numpy(self.labels[idx])
+
+    def loss(self, batch, generator):
+        x, y = to_device(batch, self.device)
+        x = random_crop(prepare(x), self.s.get("min_crop", 0.8), generator=generator)
+        if self.kind == "dml":
+            emb = self.model(x).float()
+            return self.loss_fn(emb, y, self.miner(emb, y))
+        return self.ce(self.model(x).float(), y)
+
+    def validate(self):
+        if len(self.val_labels) < 2:
+            return {"recall_at_1": float("nan")}
+        embs, feats = embed_all(self.model, self.val_images, 32, self.device, progress=False)
+        vecs, metric = (embs, "l2") if self.kind == "dml" else (feats, "cosine")
+        return {"recall_at_1": leave_one_out_recall(vecs, self.val_labels, metric)}
+
+
 def train_embedding(
     model: torch.nn.Module,
     images: np.ndarray,
@@ -73,86 +126,67 @@ def train_embedding(
     device="cpu",
     checkpoint_every: int = 20,
     min_crop: float = 0.8,
+    val_images: np.ndarray | None = None,
+    val_labels: np.ndarray | None = None,
+    patience: int = 0,
+    schedule: str = "constant",
+    amp: str = "none",
+    workers: int = 0,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
-    """``kind`` is 'dml' (multi-similarity) or 'ce' (cross-entropy baseline)."""
+    """``kind`` is 'dml' (multi-similarity) or 'ce' (cross-entropy baseline).
+
+    An epoch of the engine is ``checkpoint_every`` iterations; the kept weights are those
+    of the best validation recall@1 (leave-one-out over the validation films, with the
+    distance retrieval uses: L2 on dml embeddings, cosine on ce features).
+    """
+    if kind not in ("dml", "ce"):
+        raise InputError(f"unknown metric model {kind!r}; use 'dml' or 'ce'")
     device = torch.device(device)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    labels = np.asarray(labels, int)
-    if kind == "dml":
-        loss_fn = losses.MultiSimilarityLoss(alpha=2, beta=20, base=0.5)
-        miner = miners.MultiSimilarityMiner(epsilon=0.1)
-    else:
-        counts = np.bincount(labels).astype(float)
-        weight = torch.tensor(
-            len(labels) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32
-        )
-        ce = torch.nn.CrossEntropyLoss(weight=weight.to(device))
-    fingerprint = (
-        f"{kind}|{type(model).__name__}|{lr}|{per_class}|{classes_per_batch}|{seed}|{len(images)}"
+    if val_images is None:
+        val_images, val_labels = images[:0], np.zeros(0, int)
+    settings = {
+        "iterations": iterations,
+        "checkpoint_every": checkpoint_every,
+        "per_class": per_class,
+        "classes_per_batch": classes_per_batch,
+        "min_crop": min_crop,
+    }
+    task = EmbeddingTask(model, kind, images, labels, val_images, val_labels, settings, device)
+    budget = Budget(
+        epochs=-(-iterations // checkpoint_every), patience=patience, schedule=schedule, amp=amp
     )
-    state = resume(checkpoint, fingerprint, model, opt, device)
-    history: list[dict] = history_from_state(state) if state else []
-    done = int(state["iterations"]) if state else 0
-    if state:
-        log.info("resuming %s at iteration %d", kind, done)
-    batch = per_class * classes_per_batch
-    bar = tqdm(total=iterations, initial=done, desc=f"{kind} iterations", mininterval=5)
-    while done < iterations:
-        chunk = done // checkpoint_every
-        n = min(checkpoint_every, iterations - done)
-        seed_everything(seed * 1000 + chunk)
-        gen = torch.Generator().manual_seed(seed * 1000 + chunk)
-        if kind == "dml":
-            batches = class_balanced_batches(
-                labels, per_class, classes_per_batch, n, seed * 1000 + chunk
-            )
-        else:
-            batches = _random_batches(len(images), batch, n, seed * 1000 + chunk)
-        model.train()
-        t0 = time.perf_counter()
-        for idx in batches:
-            x = prepare(torch.from_numpy(np.asarray(images[idx]))).to(device)
-            x = random_crop(x, min_crop, generator=gen)
-            y = torch.from_numpy(labels[idx]).to(device)
-            if kind == "dml":
-                emb = model(x)
-                loss = loss_fn(emb, y, miner(emb, y))
-            else:
-                loss = ce(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            done += 1
-            history.append(
-                {
-                    "iteration": done,
-                    "loss": float(loss.detach()),
-                    "seconds": time.perf_counter() - t0,
-                }
-            )
-            t0 = time.perf_counter()
-            bar.update(1)
-        save_checkpoint(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "iterations": done,
-                "fingerprint": fingerprint,
-                "history": history_to_state(history),
-            },
-            checkpoint,
-        )
-    bar.close()
-    return model, pd.DataFrame(history)
+    model, history = fit(
+        model,
+        opt,
+        task,
+        budget,
+        monitor="recall_at_1",
+        mode="max",
+        seed=seed,
+        checkpoint=checkpoint,
+        fingerprint=(
+            f"{kind}|{type(model).__name__}|{lr}|{per_class}|{classes_per_batch}|{seed}|"
+            f"{len(images)}|{checkpoint_every}"
+        ),
+        device=device,
+        loader=batch_loader(task.load, device, workers),
+        desc=f"{kind} chunk",
+    )
+    history.insert(1, "iteration", np.minimum(history["epoch"] * checkpoint_every, iterations))
+    return model, history
 
 
 @torch.inference_mode()
-def embed_all(model, images: np.ndarray, batch_size: int, device, with_mask: bool = False):
+def embed_all(
+    model, images: np.ndarray, batch_size: int, device, with_mask: bool = False, progress=True
+):
     """(embeddings, 2048-d features[, attention masks]) of uint8 images, whole image, eval mode."""
     model = model.to(device).eval()
     embs, feats, masks = [], [], []
-    for i in tqdm(range(0, len(images), batch_size), desc="embed", mininterval=5):
+    steps = range(0, len(images), batch_size)
+    for i in tqdm(steps, desc="embed", mininterval=5, disable=not progress):
         # np.array copies the batch: slices of a read-only memmap cannot back a tensor
         x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         if hasattr(model, "features_and_mask"):
