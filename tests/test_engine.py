@@ -209,3 +209,43 @@ def test_threshold_maximises_validation_f1_by_hand():
     # cuts 0.05, 0.225, 0.375, 0.6 give F1 0.667, 0.8, 0.5, 0.667
     assert choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.225)
     assert choose_threshold([0, 1], [0.3, 0.3]) == 0.5
+
+
+def test_learning_curves_table_holds_every_family_and_the_kept_epochs(tmp_path):
+    import pandas as pd
+
+    from cxr_cbir.figures import learning_curves
+    from cxr_cbir.training.history import combine
+
+    cls = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "train_loss": [0.7, 0.5, 0.4],
+            "val_auc": [0.6, 0.8, 0.7],
+            "kept": [False, True, False],
+        }
+    )
+    met = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "iteration": [20, 40],
+            "train_loss": [1.2, 1.1],
+            "val_recall_at_1": [0.4, 0.5],
+            "kept": [False, True],
+        }
+    )
+    seg = pd.DataFrame({"epoch": [1], "train_loss": [0.9], "val_dice": [0.93], "kept": [True]})
+    table = combine(
+        [("classifier", "effusion/cnn", cls), ("metric", "dml", met), ("segmentation", "unet", seg)]
+    )
+    assert table.groupby("family").size().to_dict() == {
+        "classifier": 3,
+        "metric": 2,
+        "segmentation": 1,
+    }
+    kept = table[table["kept"]].set_index("name")
+    assert kept.loc["effusion/cnn", "score"] == 0.8 and kept.loc["effusion/cnn", "step"] == 2
+    assert kept.loc["dml", "step"] == 40 and kept.loc["dml", "score_name"] == "recall_at_1"
+    assert kept.loc["unet", "score_name"] == "dice"
+    learning_curves(table, str(tmp_path / "curves.png"))
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -187,3 +187,29 @@ def test_report_front_page_tells_this_run(tiny_run):
     assert "Verdicts on the papers" in html and "nDCG@6 mean [95 % CI]" in html
     assert "rater (human ceiling)" in html and "SSIM as the only" not in html
     assert "Methods reproduced: SSIM" not in html
+
+
+def test_classifier_auc_intervals_resample_patients():
+    from cxr_cbir.classification_ci import auc_intervals
+    from cxr_cbir.front_page import classifier_rows
+
+    rng = np.random.default_rng(0)
+    n = 60
+    labels = np.arange(n) % 2
+    perfect = pd.DataFrame(
+        {
+            "condition": "c",
+            "model": "cnn",
+            "split": "test",
+            "label": labels,
+            "prob": labels * 0.5 + 0.25,
+            "group": np.arange(n) // 2,
+        }
+    )
+    noise = perfect.assign(model="ig", prob=rng.random(n))
+    table = auc_intervals(pd.concat([perfect, noise]), seed=0).set_index("model")
+    assert table.loc["cnn", ["auc", "ci_low", "ci_high"]].tolist() == [1.0, 1.0, 1.0]
+    assert table.loc["ig", "ci_low"] < 0.5 < table.loc["ig", "ci_high"]
+    assert table.loc["ig", "n"] == n
+    text = classifier_rows(table.reset_index())
+    assert "1.000 [1.000, 1.000]" in text and "test ROC AUC" in text

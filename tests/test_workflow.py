@@ -136,6 +136,7 @@ MODEL_JOBS = {
     "embedding_index": 10,
     "query_settings": 1,
     "classification_report": 1,
+    "learning_curves": 1,
     "train_metric": 2,
     "embed_metric_shard": 2,
     "embed_metric": 2,
@@ -192,6 +193,7 @@ def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run,
             "query_settings": 1,  # the query command computes maps with the same method
             "rank_embedding": 4,
             "classification_report": 1,
+            "learning_curves": 1,
             "topk_panel": 2,
         }
         | SCORING_JOBS
@@ -287,9 +289,12 @@ def test_every_method_ranks_every_catalogue(tiny_run):
                 elif method != "random":
                     assert (ordered >= -1e-9).all(), (cond, method, q)
     metrics = pd.read_csv(out / "classification/metrics.csv")
-    columns = ["condition", "model", "split", "f1", "precision", "recall", "auc"]
+    columns = ["condition", "model", "split", "f1", "precision", "recall", "auc", "threshold"]
     assert list(metrics.columns) == columns
     assert len(metrics) == 2 * 3 * 2  # conditions x models x (validate, test)
+    # one threshold per model, set on validation and applied unchanged to test
+    assert metrics.groupby(["condition", "model"])["threshold"].nunique().eq(1).all()
+    assert metrics["threshold"].between(0, 1).all()
     for cond in ("effusion", "pneumonia"):
         maps = np.load(out / f"saliency/{cond}/maps.npy").astype(np.float32)
         cohort = pd.read_parquet(out / f"data/{cond}/cohort.parquet")
@@ -297,6 +302,28 @@ def test_every_method_ranks_every_catalogue(tiny_run):
         assert maps.min() >= 0 and np.allclose(maps.reshape(len(maps), -1).max(1), 1, atol=1e-3)
         emb = np.load(out / f"embeddings/{cond}/cnn.npz")
         assert emb["vectors"].shape == (len(cohort), 1024)
+
+
+def test_learning_curves_cover_every_trained_model(tiny_run):
+    out = tiny_run / "results/tiny"
+    table = pd.read_csv(out / "training/history.csv")
+    names = table.groupby("family")["name"].unique().map(sorted).to_dict()
+    assert names == {
+        "classifier": sorted(
+            f"{c}/{m}" for c in ("effusion", "pneumonia") for m in ("cnn", "ig", "att")
+        ),
+        "metric": ["ce", "dml"],
+        "segmentation": ["fpn_b0", "unet_b0"],
+    }
+    # exactly one kept epoch per model, and it is the best validation score
+    for _, g in table.groupby(["family", "name"]):
+        assert g["kept"].sum() == 1
+        if g["score"].notna().any():
+            assert g.loc[g["kept"], "score"].iloc[0] == g["score"].max()
+    for cond in ("effusion", "pneumonia"):
+        history = pd.read_csv(out / f"models/{cond}/cnn/history.csv")
+        assert {"train_loss", "val_auc", "val_loss", "lr", "images_per_s"} <= set(history.columns)
+    assert (out / "training/learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_metric_learning_tables(tiny_run):

@@ -2,7 +2,7 @@
 verdict table, and one sentence per method, as reStructuredText.
 
 Built by the report job from the run's own tables (``ndcg_ci.csv``, ``verdicts.csv``,
-``counts.csv``), so it can never describe another run or a method that did not run.
+``counts.csv``, ``auc_ci.csv``), so it can never describe another run or a method that did not run.
 """
 
 from __future__ import annotations
@@ -73,7 +73,23 @@ def verdict_rows(verdicts: pd.DataFrame) -> str:
     )
 
 
-def front_page(config: dict, ci: pd.DataFrame, verdicts: pd.DataFrame, counts: pd.DataFrame) -> str:
+def classifier_rows(auc: pd.DataFrame) -> str:
+    """Test ROC AUC of every classifier with its patient-bootstrap interval."""
+    test = auc[auc["split"] == "test"].sort_values(["condition", "model"])
+    rows = [
+        [r.condition, r.model, _interval(r.auc, r.ci_low, r.ci_high), str(r.n)]
+        for r in test.itertuples()
+    ]
+    return _table(["condition", "model", "test ROC AUC [95 % CI]", "films"], rows, "Classifiers")
+
+
+def front_page(
+    config: dict,
+    ci: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    counts: pd.DataFrame,
+    auc: pd.DataFrame | None = None,
+) -> str:
     k = max(config["evaluation"]["ndcg_k"])
     data = config["data"]
     source = data["root"] + (f" ({', '.join(data['folders'])})" if data.get("folders") else "")
@@ -114,6 +130,19 @@ def front_page(config: dict, ci: pd.DataFrame, verdicts: pd.DataFrame, counts: p
         "",
         verdict_rows(verdicts),
         "",
+    ]
+    if auc is not None and len(auc):
+        parts += [
+            "Classifiers",
+            "-----------",
+            "",
+            "The kept epoch of each classifier has the best validation AUC; the interval "
+            "resamples test patients.",
+            "",
+            classifier_rows(auc),
+            "",
+        ]
+    parts += [
         "Methods",
         "-------",
         "",

@@ -269,6 +269,7 @@ def model_outputs():
     out = [
         f"{OUT}/classification/metrics.csv",
         f"{OUT}/classification/f1_table.csv",
+        f"{OUT}/classification/auc_ci.csv",
     ]
     if "cnn" in CLASSIFIERS:
         out += expand(f"{OUT}/saliency/{{condition}}/gallery.png", condition=CONDITIONS)

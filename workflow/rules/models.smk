@@ -12,6 +12,7 @@ rule train_classifier:
         model=f"{OUT}/models/{{condition}}/{{model}}/model.pt",
         history=f"{OUT}/models/{{condition}}/{{model}}/history.csv",
         metrics=f"{OUT}/models/{{condition}}/{{model}}/metrics.csv",
+        predictions=f"{OUT}/models/{{condition}}/{{model}}/predictions.csv",
     log:
         f"{OUT}/logs/train_{{condition}}_{{model}}.log",
     benchmark:
@@ -153,6 +154,7 @@ rule rank_embedding:
 rule classification_report:
     input:
         metrics=classifier_files("metrics.csv"),
+        predictions=classifier_files("predictions.csv"),
         code=package_code("classification_report.py"),
     output:
         table=report(
@@ -165,9 +167,16 @@ rule classification_report:
             caption="../report/f1_table.rst",
             category="Classification",
         ),
+        auc_ci=report(
+            f"{OUT}/classification/auc_ci.csv",
+            caption="../report/auc_ci.rst",
+            category="Classification",
+        ),
     log:
         f"{OUT}/logs/classification_report.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        seed=config["evaluation"]["random_seed"],
     script:
         "../scripts/classification_report.py"

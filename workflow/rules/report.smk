@@ -8,6 +8,7 @@ rule report:
         ci=f"{OUT}/evaluation/ndcg_ci.csv",
         verdicts=f"{OUT}/evaluation/verdicts.csv",
         counts=f"{OUT}/data/counts.csv",
+        auc=[f"{OUT}/classification/auc_ci.csv"] if CLASSIFIERS else [],
         code=package_code("report.py"),
     output:
         f"{OUT}/report.html",

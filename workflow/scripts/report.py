@@ -22,6 +22,7 @@ config["report"] = dict(config["report"]) | {
         pd.read_csv(snakemake.input.ci),
         pd.read_csv(snakemake.input.verdicts),
         pd.read_csv(snakemake.input.counts),
+        pd.read_csv(snakemake.input.auc[0]) if snakemake.input.auc else None,
     )
 }
 cfg.write_text(yaml.safe_dump(config, sort_keys=False))

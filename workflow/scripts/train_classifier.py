@@ -75,6 +75,16 @@ for split in ("validate", "test"):
     )
     log.info("%s: %s (threshold %.3f)", split, m, threshold)
 write_csv(pd.DataFrame(rows), snakemake.output.metrics)
+held_out = cohort[cohort["split"].isin(["validate", "test"])]
+predictions = pd.concat(
+    [
+        held_out.loc[held_out["split"] == s, ["image_id", "group", "split", "label"]].assign(
+            prob=probs[s]
+        )
+        for s in ("validate", "test")
+    ]
+)
+write_csv(predictions, snakemake.output.predictions)
 write_csv(history.assign(condition=condition, model=kind), snakemake.output.history)
 save_checkpoint(model.state_dict(), snakemake.output.model)
 if os.path.exists(snakemake.params.checkpoint):

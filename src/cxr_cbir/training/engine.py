@@ -228,7 +228,7 @@ def fit(
             bool(budget.patience) and bad >= budget.patience and epoch + 1 >= budget.min_epochs
         )
         log.info(
-            "%s epoch %d: loss %.4f, val %s %.4f (best %.4f at epoch %d), lr %.2e, %.0f img/s%s",
+            "%s %d: loss %.4f, val %s %.4f (best %.4f at %d), lr %.2e, %.1f img/s%s",
             desc,
             epoch + 1,
             row["train_loss"],
@@ -257,11 +257,13 @@ def fit(
         )
         if max_steps and steps >= max_steps:
             break
+    hist = pd.DataFrame(history)
     if best["state"]:
         model.load_state_dict(best["state"])
+        hist["kept"] = hist["epoch"] == best["epoch"] + 1
+    else:  # no finite validation score: the last epoch's weights are returned
+        hist["kept"] = hist["epoch"] == hist["epoch"].max()
     model.eval()
-    hist = pd.DataFrame(history)
-    hist["kept"] = hist["epoch"] == best["epoch"] + 1
     return model, hist
 
 
