@@ -16,21 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from .distances import pairwise_distances
 from .intervals import bootstrap_mean
 
 PER_QUERY_COLUMNS = ["model", "image_id", "class", "metric", "value"]
 RECALL_CI_COLUMNS = ["model", "class", "k", "recall", "ci_low", "ci_high", "n"]
-
-
-def pairwise_distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
-    q = np.asarray(queries, np.float64)
-    b = np.asarray(base, np.float64)
-    if metric == "cosine":
-        q = q / np.clip(np.linalg.norm(q, axis=1, keepdims=True), 1e-12, None)
-        b = b / np.clip(np.linalg.norm(b, axis=1, keepdims=True), 1e-12, None)
-        return 1.0 - q @ b.T
-    d2 = (q**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * q @ b.T
-    return np.sqrt(np.clip(d2, 0, None))
 
 
 def neighbours(queries, base, k: int, metric: str = "l2"):

@@ -165,7 +165,7 @@ def fit(
                 "epoch": int(state["best_epoch"]),
                 "state": state["best_model"],
             }
-        log.info("%s: resuming after epoch %d (best %s so far)", desc, start, best["score"])
+        log.info("%s: resuming from epoch %d (best %s so far)", desc, start + 1, best["score"])
     steps = 0
     for epoch in range(start, budget.epochs):
         if stopped:

@@ -22,9 +22,9 @@ import torch
 from pytorch_metric_learning import losses, miners, samplers
 from tqdm import tqdm
 
+from ..distances import pairwise_distances
 from ..errors import InputError
 from ..models.densenet import prepare
-from ..retrieval_eval import pairwise_distances
 from .augment import random_crop
 from .engine import Budget, batch_loader, fit, to_device
 
