@@ -18,7 +18,7 @@ class Killed(Exception):
 class ToyTask:
     """Logistic regression on a fixed random problem; scripted or real validation scores."""
 
-    def __init__(self, model, scores=None, kill_at=None, load_fn=None):
+    def __init__(self, model, scores=None, kill_at=None):
         g = np.random.default_rng(0)
         self.x = torch.from_numpy(g.normal(size=(64, 4)).astype(np.float32))
         self.y = (self.x @ torch.tensor([1.0, -2.0, 0.5, 0.0]) > 0).float()
