@@ -39,14 +39,24 @@ def _task(kind: str, size: int, batch: int, device):
     if kind in ("cnn", "att"):
         model = build_model(kind).to(device).to(memory_format=torch.channels_last)
         task = ClassifierTask(
-            model, images, labels, images[:2], labels[:2], batch, device,
+            model,
+            images,
+            labels,
+            images[:2],
+            labels[:2],
+            batch,
+            device,
             {"degrees": 5.0, "translate": 0.05},
         )
     elif kind in ("dml", "ce"):
         model = build_metric_model(kind, {"classes": [0, 1, 2]}).to(device)
         model = model.to(memory_format=torch.channels_last)
-        settings = {"iterations": 1000, "checkpoint_every": 1000, "per_class": batch // 3,
-                    "classes_per_batch": 3}
+        settings = {
+            "iterations": 1000,
+            "checkpoint_every": 1000,
+            "per_class": batch // 3,
+            "classes_per_batch": 3,
+        }
         task = EmbeddingTask(model, kind, images, labels, images[:2], labels[:2], settings, device)
     else:
         model = build_member("Unet", "efficientnet-b0").to(device)
@@ -104,14 +114,28 @@ def main() -> None:
     rows = []
     for kind in args.models:
         for amp in args.amp:
-            cmd = [sys.executable, __file__, "--one", f"{kind}:{amp}", "--size", str(args.size),
-                   "--batch", str(args.batch), "--steps", str(args.steps),
-                   "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                f"{kind}:{amp}",
+                "--size",
+                str(args.size),
+                "--batch",
+                str(args.batch),
+                "--steps",
+                str(args.steps),
+                "--threads",
+                str(args.threads),
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             r = rows[-1]
-            print(f"{r['model']:>5} {r['amp']:>5} on {r['device']}: {r['img_s']:7.1f} training "
-                  f"images/s ({args.size} px, batch {args.batch})", flush=True)
+            print(
+                f"{r['model']:>5} {r['amp']:>5} on {r['device']}: {r['img_s']:7.1f} training "
+                f"images/s ({args.size} px, batch {args.batch})",
+                flush=True,
+            )
     base = {r["model"]: r["img_s"] for r in rows if r["amp"] == "none"}
     for r in rows:
         if r["amp"] != "none" and r["model"] in base:

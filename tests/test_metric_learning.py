@@ -10,6 +10,7 @@ from cxr_cbir.models.metric import (
     CrossEntropyResNet,
     MetricEmbeddingNet,
     build_metric_model,
+    init_trunk_from,
     load_metric_model,
 )
 from cxr_cbir.prognosis import clinical_matrix, cross_validate, grouped_folds
@@ -129,6 +130,24 @@ def test_load_metric_model_restores_the_trained_network_in_eval_mode(tmp_path):
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(trained.embed(x), loaded.embed(x))
+
+
+def test_dml_trunk_starts_from_the_ce_baseline_and_nothing_else(tmp_path):
+    torch.manual_seed(5)
+    ce = CrossEntropyResNet(3)
+    save_checkpoint(ce.state_dict(), tmp_path / "ce.pt")
+    torch.manual_seed(6)
+    dml = MetricEmbeddingNet(16, attention=True)
+    head = {k: v.clone() for k, v in dml.state_dict().items() if not k.startswith("trunk.")}
+    assert init_trunk_from(dml, tmp_path / "ce.pt") == len(ce.trunk.state_dict())
+    for k, v in ce.trunk.state_dict().items():
+        assert torch.equal(dml.trunk.state_dict()[k], v), k
+    for k, v in dml.state_dict().items():  # attention branch and head keep their init
+        if not k.startswith("trunk."):
+            assert torch.equal(v, head[k]), k
+    save_checkpoint({"classifier.weight": torch.zeros(3, 2048)}, tmp_path / "bad.pt")
+    with pytest.raises(InputError, match="bad.pt: no 'trunk"):
+        init_trunk_from(dml, tmp_path / "bad.pt")
 
 
 def test_recall_and_weighted_knn_by_hand():

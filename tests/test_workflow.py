@@ -1,6 +1,7 @@
 """End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -328,6 +329,9 @@ def test_learning_curves_cover_every_trained_model(tiny_run):
 
 def test_metric_learning_tables(tiny_run):
     out = tiny_run / "results/tiny"
+    # init: ce -- the dml network's trunk was copied from the trained baseline
+    log = (out / "logs/train_metric_dml.log").read_text()
+    assert re.search(r"dml trunk \(\d+ tensors\) from \S+/models/metric/ce/model\.pt", log)
     recall = pd.read_csv(out / "retrieval/recall_at_k.csv")
     assert list(recall.columns) == ["model", "class", "k", "recall"]
     assert set(recall["model"]) == {"dml", "ce", "random"}

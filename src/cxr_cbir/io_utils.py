@@ -6,6 +6,7 @@ rename), so a killed job never leaves a file that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -55,6 +56,15 @@ def write_npy(array: np.ndarray, path: str | os.PathLike) -> None:
 def atomic_path(path: str | os.PathLike, writer: Callable[[str], None]) -> None:
     """Call ``writer(tmp_path)`` and move the result onto ``path`` once it succeeded."""
     _atomic(path, writer)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:

@@ -276,6 +276,13 @@ def model_outputs():
     return out
 
 
+def metric_init(wildcards):
+    """The trained ce baseline when the dml network starts from its trunk (init: ce)."""
+    if wildcards.mlmodel == "dml" and ML.get("init") == "ce":
+        return f"{OUT}/models/metric/ce/model.pt"
+    return []
+
+
 def metric_outputs():
     if not ML:
         return []

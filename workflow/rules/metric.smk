@@ -26,6 +26,7 @@ rule train_metric:
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
         code=package_code("train_metric.py"),
+        init=metric_init,
     output:
         model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
         history=f"{OUT}/models/metric/{{mlmodel}}/history.csv",
@@ -53,6 +54,7 @@ rule train_metric:
                 "schedule",
                 "lr",
                 "baseline_lr",
+                "init",
                 "per_class",
                 "classes_per_batch",
             )

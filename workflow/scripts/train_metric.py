@@ -6,8 +6,8 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
-from cxr_cbir.io_utils import write_csv
-from cxr_cbir.models.metric import build_metric_model
+from cxr_cbir.io_utils import file_sha256, write_csv
+from cxr_cbir.models.metric import build_metric_model, init_trunk_from
 from cxr_cbir.torch_utils import pick_device, save_checkpoint, seed_everything, set_threads
 from cxr_cbir.training.metric import train_embedding
 
@@ -30,8 +30,13 @@ log.info(
     len(val),
 )
 seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
+model, init = build_metric_model(kind, ml), "random"
+if snakemake.input.get("init"):
+    n = init_trunk_from(model, snakemake.input.init)
+    init = f"{snakemake.input.init}@{file_sha256(snakemake.input.init)[:12]}"
+    log.info("dml trunk (%d tensors) from %s", n, snakemake.input.init)
 model, history = train_embedding(
-    build_metric_model(kind, ml),
+    model,
     images,
     train["label"].to_numpy(),
     kind=kind,
@@ -49,6 +54,7 @@ model, history = train_embedding(
     schedule=ml["schedule"],
     amp=snakemake.params.training["amp"],
     workers=snakemake.params.training["workers"],
+    init=init,
 )
 kept = history[history["kept"]]
 log.info(

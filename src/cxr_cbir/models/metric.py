@@ -5,8 +5,11 @@ through three bottleneck blocks (the first with stride 2, so the mask matches th
 stage's resolution), a squeeze-and-excitation layer, a mean over channels and a sigmoid;
 the resulting one-channel mask multiplies the conv4 stage output (``layer3``). The rest
 of the ResNet-50 (``layer4``, global average pooling) gives 2048-d features, and two
-fully connected layers project them to an L2-normalised embedding (64-d by default).
-``attention=False`` drops the branch (the paper's ablation).
+fully connected layers (+ a batch norm, our addition) project them to an L2-normalised
+embedding (64-d by default).
+``attention=False`` drops the branch (the paper's ablation). Zhong et al. start from
+ImageNet weights; with none at hand, ``init_trunk_from`` starts the trunk from the run's
+own cross-entropy baseline instead (``metric_learning.init: ce``).
 
 The cross-entropy baseline is the same ResNet-50 without branch or projection, with a
 linear classifier on the 2048-d pooled features; retrieval uses those features.
@@ -20,6 +23,7 @@ from torch import nn
 from torchvision.models import resnet50
 from torchvision.models.resnet import Bottleneck
 
+from ..errors import InputError
 from ..torch_utils import load_checkpoint
 
 
@@ -74,7 +78,15 @@ class MetricEmbeddingNet(nn.Module):
         super().__init__()
         self.trunk = _ResNetTrunk()
         self.attention = SpatialAttention(512) if attention else None
-        self.head = nn.Sequential(nn.Linear(2048, 512), nn.ReLU(), nn.Linear(512, embedding_dim))
+        # The batch norm after the projection centres the embeddings: without it, the
+        # ReLU features' common component makes every random-init embedding point the same
+        # way (cosine ~1 for all pairs), where the multi-similarity loss has no gradient.
+        self.head = nn.Sequential(
+            nn.Linear(2048, 512),
+            nn.ReLU(),
+            nn.Linear(512, embedding_dim),
+            nn.BatchNorm1d(embedding_dim),
+        )
         self.embedding_dim = embedding_dim
 
     def features_and_mask(self, x: torch.Tensor):
@@ -132,6 +144,18 @@ def build_metric_model(kind: str, settings: dict) -> nn.Module:
     if kind == "ce":
         return CrossEntropyResNet(len(settings["classes"]))
     raise ValueError(f"unknown metric model {kind!r}")
+
+
+def init_trunk_from(model: nn.Module, checkpoint, device="cpu") -> int:
+    """Copy the ResNet-50 trunk of a trained metric model (e.g. the ce baseline) into
+    ``model``; the attention branch and projection head keep their init. Returns the
+    number of tensors copied. Raises InputError when the checkpoint has no trunk."""
+    state = load_checkpoint(checkpoint, map_location=device)
+    trunk = {k[len("trunk.") :]: v for k, v in state.items() if k.startswith("trunk.")}
+    if not trunk:
+        raise InputError(f"{checkpoint}: no 'trunk.*' weights to start the dml network from")
+    model.trunk.load_state_dict(trunk)  # strict: a partial trunk is an error
+    return len(trunk)
 
 
 def load_metric_model(kind: str, settings: dict, path, device) -> nn.Module:

@@ -132,12 +132,15 @@ def train_embedding(
     schedule: str = "constant",
     amp: str = "none",
     workers: int = 0,
+    init: str = "random",
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """``kind`` is 'dml' (multi-similarity) or 'ce' (cross-entropy baseline).
 
     An epoch of the engine is ``checkpoint_every`` iterations; the kept weights are those
     of the best validation recall@1 (leave-one-out over the validation films, with the
-    distance retrieval uses: L2 on dml embeddings, cosine on ce features).
+    distance retrieval uses: L2 on dml embeddings, cosine on ce features). ``init`` names
+    the starting weights (part of the checkpoint fingerprint, so a checkpoint of another
+    start is never resumed).
     """
     if kind not in ("dml", "ce"):
         raise InputError(f"unknown metric model {kind!r}; use 'dml' or 'ce'")
@@ -168,7 +171,7 @@ def train_embedding(
         checkpoint=checkpoint,
         fingerprint=(
             f"{kind}|{type(model).__name__}|{lr}|{per_class}|{classes_per_batch}|{seed}|"
-            f"{len(images)}|{checkpoint_every}"
+            f"{len(images)}|{checkpoint_every}|{init}"
         ),
         device=device,
         loader=batch_loader(task.load, device, workers),
