@@ -7,7 +7,11 @@ Prints images/s and the ratio of each mixed precision to fp32. On a machine with
 the same command reports the GPU figures (device chosen as the workflow does).
 
     .venv/bin/python bench/bench_train.py [--size 128] [--batch 32] [--steps 4]
-        [--models cnn att dml ce unet] [--amp none bf16]
+        [--models cnn att dml ce unet] [--amp none bf16] [--threads 2]
+        [--members Unet:efficientnet-b0 Unet:resnet18]
+
+``unet`` is the default segmentation member (Unet, efficientnet-b0); ``--members``
+adds any ``Arch:encoder`` pair, to compare encoders' CPU cost before choosing a config.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ def _task(kind: str, size: int, batch: int, device):
         }
         task = EmbeddingTask(model, kind, images, labels, images[:2], labels[:2], settings, device)
     else:
-        model = build_member("Unet", "efficientnet-b0").to(device)
+        arch, encoder = kind.split(":") if ":" in kind else ("Unet", "efficientnet-b0")
+        model = build_member(arch, encoder).to(device)
         masks = (images > 127).astype(np.uint8)
         task = MemberTask(model, images, masks, images[:2], masks[:2], batch, device)
     return model, task
@@ -104,15 +109,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    ap.add_argument("--members", nargs="*", default=[], help="extra Arch:encoder members")
     ap.add_argument("--amp", nargs="+", default=["none", "bf16"], choices=["none", "bf16", "fp16"])
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        kind, amp = args.one.split(":")
+        kind, amp = args.one.rsplit(":", 1)
         print(json.dumps(one(kind, args.size, args.batch, args.steps, amp, args.threads)))
         return
     rows = []
-    for kind in args.models:
+    for kind in [*args.models, *args.members]:
         for amp in args.amp:
             cmd = [
                 sys.executable,

@@ -213,3 +213,18 @@ def test_classifier_auc_intervals_resample_patients():
     assert table.loc["ig", "n"] == n
     text = classifier_rows(table.reset_index())
     assert "1.000 [1.000, 1.000]" in text and "test ROC AUC" in text
+
+
+def test_rank_auc_equals_sklearn_with_ties_and_is_nan_for_one_class():
+    from sklearn.metrics import roc_auc_score
+
+    from cxr_cbir.auc import rank_auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 40)
+        s = rng.integers(0, 6, 40) / 5.0  # many ties
+        assert rank_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert rank_auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert rank_auc([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert np.isnan(rank_auc([1, 1, 1], [0.1, 0.2, 0.3]))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
+from .auc import rank_auc
 from .intervals import cluster_bootstrap_statistic
 
 AUC_CI_COLUMNS = ["condition", "model", "split", "auc", "ci_low", "ci_high", "n"]
@@ -17,8 +17,7 @@ AUC_CI_COLUMNS = ["condition", "model", "split", "auc", "ci_low", "ci_high", "n"
 
 def _auc(labels: np.ndarray, probs: np.ndarray):
     def statistic(rows):
-        y = labels[rows]
-        return roc_auc_score(y, probs[rows]) if len(np.unique(y)) == 2 else float("nan")
+        return rank_auc(labels[rows], probs[rows])
 
     return statistic
 

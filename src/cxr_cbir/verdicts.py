@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
+from .auc import rank_auc
 from .intervals import cluster_bootstrap_statistic, paired_difference, verdict
 from .ndcg_stats import compare
 
@@ -112,9 +112,7 @@ def prognosis_rows(predictions: pd.DataFrame | None, seed: int = 0) -> list[tupl
     a, b = table[method].to_numpy(), table[baseline].to_numpy()
 
     def auc_gap(rows):
-        if len(np.unique(y[rows])) < 2:
-            return float("nan")
-        return roc_auc_score(y[rows], a[rows]) - roc_auc_score(y[rows], b[rows])
+        return rank_auc(y[rows], a[rows]) - rank_auc(y[rows], b[rows])
 
     diff = cluster_bootstrap_statistic(auc_gap, meta["group"].astype(str).to_numpy(), seed=seed)
     return [_row(claim, "prognosis", "auc", method, baseline, diff)]
