@@ -14,7 +14,10 @@ HAS_CUDA := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU' && echo yes)
 ifeq ($(HAS_CUDA),yes)
 SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(CORES) --resources gpu=1
 else
-SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(NPROC) --config threads=1
+# seg_apply runs alone (everything downstream waits for the lung masks): it takes
+# every core.
+SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(NPROC) --config threads=1 \
+	--set-threads seg_apply=$(NPROC)
 endif
 
 .PHONY: demo test test-slurm bench install lint real clean-demo

@@ -99,3 +99,20 @@ def test_auto_backend_follows_the_measured_crossover():
     n = FAISS_MAX_ELEMENTS // 64 + 1
     big = EmbeddingIndex(np.arange(n).astype(str), np.zeros((n, 64), np.float32))
     assert big.backend == "torch"
+
+
+def test_ranking_and_index_jobs_do_not_import_torch():
+    """rank_embedding and embedding_index run a dozen times a run: no torch import there
+    (it cost ~4 s a job on 2 cores), only the torch search backend loads it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cxr_cbir.retrieval, cxr_cbir.index, cxr_cbir.catalogues, cxr_cbir.runlog;"
+        "import numpy as np;"
+        "from cxr_cbir.index import EmbeddingIndex;"
+        "EmbeddingIndex(np.array(['a', 'b']), np.eye(2), backend='faiss');"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from cxr_cbir.embeddings import compute_embeddings, rank_by_distance
+from cxr_cbir.embeddings import compute_embeddings
 from cxr_cbir.errors import InputError
 from cxr_cbir.finite import NumericalError, name_some
 from cxr_cbir.models import build_model
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.retrieval import rank_by_distance
 from cxr_cbir.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training.classifier import class_weights, train_classifier

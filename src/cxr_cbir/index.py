@@ -14,13 +14,16 @@ Cosine distance (the CE baseline) is served as L2 on unit vectors (same order).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .errors import InputError
 from .shards import save_arrays
+
+if TYPE_CHECKING:  # torch is imported where the torch backend runs: building a small
+    import torch  # index (faiss) or the table then needs no torch import (~4 s a job)
 
 METRICS = ("l2", "cosine")
 FAISS_MAX_ELEMENTS = 4_000_000  # n x dim below which faiss beat the torch matmul here
@@ -42,6 +45,8 @@ def torch_topk(
     base: torch.Tensor, base_sq: torch.Tensor, queries: np.ndarray, k: int, block: int = 65536
 ):
     """Exact top-k squared L2 distances by blocked matmul; returns (dist, idx) arrays."""
+    import torch
+
     q = torch.from_numpy(np.ascontiguousarray(queries, np.float32))
     q_sq = (q * q).sum(1, keepdim=True)
     best_d = torch.full((len(q), 0), float("inf"))
@@ -87,6 +92,8 @@ class EmbeddingIndex:
             self._faiss = faiss.IndexFlatL2(self.vectors.shape[1])
             self._faiss.add(self.vectors)
         elif self.backend == "torch":
+            import torch
+
             self._base = torch.from_numpy(self.vectors)
             self._base_sq = (self._base * self._base).sum(1)
         else:

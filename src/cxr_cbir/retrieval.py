@@ -1,4 +1,4 @@
-"""Shared ranking helpers: turn per-image scores into a ranking table; random baseline."""
+"""Shared ranking helpers: per-image scores or embedding distances to a ranking table."""
 
 from __future__ import annotations
 
@@ -32,4 +32,25 @@ def random_rankings(catalogues: pd.DataFrame, seed: int) -> pd.DataFrame:
         ids = np.sort(g["image_id"].to_numpy(dtype=str))
         scores = rng.permutation(len(ids)).astype(float)
         parts.append(rank_scores(qid, ids, scores, higher_is_better=False))
+    return pd.concat(parts, ignore_index=True)
+
+
+def rank_by_distance(
+    catalogues: pd.DataFrame, ids, vectors: np.ndarray, metric: str = "l2"
+) -> pd.DataFrame:
+    """Rank every catalogue by distance of embeddings to the query's (L2 or cosine)."""
+    row = {i: k for k, i in enumerate(ids)}
+    vec = np.asarray(vectors, np.float64)
+    if metric == "cosine":
+        vec = vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+    parts = []
+    for qid, g in catalogues.groupby("query_id", sort=False):
+        cand = g["image_id"].tolist()
+        q = vec[row[qid]]
+        c = vec[[row[i] for i in cand]]
+        if metric == "cosine":
+            dist = 1.0 - c @ q
+        else:
+            dist = np.linalg.norm(c - q, axis=1)
+        parts.append(rank_scores(qid, cand, dist, higher_is_better=False))
     return pd.concat(parts, ignore_index=True)

@@ -5,8 +5,8 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.catalogues import catalogue_table
-from cxr_cbir.embeddings import rank_by_distance
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.retrieval import rank_by_distance
 
 log = runlog.setup(snakemake.log[0])
 cats = catalogue_table(
