@@ -8,16 +8,20 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Torch rules claim `gpu=1`. With CUDA that is one job per GPU. Without it the claim
 # only serialises CPU jobs, and there two one-thread jobs at once train 1.44x faster
 # than one two-thread job (bench/bench_train.py --threads 1 vs 2, DenseNet-121 at 64 px
-# on 2 cores: 2 x 25.6 vs 35.5 images/s), so on a CPU-only machine every core is a
-# slot for a one-thread torch job. Override with e.g. `make demo SNAKEMAKE_RUN="..."`.
+# on 2 cores: 2 x 25.6 vs 35.5 images/s), so on a CPU-only machine torch jobs get two
+# slots (one on a one-core machine) sharing the cores between them: the DAG's long
+# chains (classifier -> saliency -> IG, CE -> DML) rarely have more than two torch jobs
+# ready, so more slots would leave cores idle. Override with `make demo SNAKEMAKE_RUN=...`.
+SLOTS := $(shell [ $(NPROC) -ge 2 ] && echo 2 || echo 1)
+SLOT_THREADS := $(shell echo $$(( $(NPROC) / $(SLOTS) )))
 HAS_CUDA := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU' && echo yes)
 ifeq ($(HAS_CUDA),yes)
 SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(CORES) --resources gpu=1
 else
 # seg_apply runs alone (everything downstream waits for the lung masks): it takes
 # every core.
-SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(NPROC) --config threads=1 \
-	--set-threads seg_apply=$(NPROC)
+SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(SLOTS) \
+	--config threads=$(SLOT_THREADS) --set-threads seg_apply=$(NPROC)
 endif
 
 .PHONY: demo test test-slurm bench install lint real clean-demo
