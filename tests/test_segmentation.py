@@ -7,9 +7,10 @@ import torch
 from cxr_cbir.demo.phantom import Finding, Patient, Pose, render
 from cxr_cbir.errors import InputError
 from cxr_cbir.lung_crop import apply_mode
+from cxr_cbir.segmentation.inference import predict_probs
 from cxr_cbir.segmentation.members import build_member
 from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
-from cxr_cbir.segmentation.train import predict_probs, train_member
+from cxr_cbir.segmentation.train import train_member
 from cxr_cbir.torch_utils import load_checkpoint
 
 

@@ -22,7 +22,7 @@ from .errors import InputError
 from .imaging import UnreadableImage, load_gray, load_resized
 from .index import EmbeddingIndex
 from .lung_crop import apply_mode
-from .torch_utils import load_checkpoint, pick_device
+from .torch_utils import pick_device
 
 
 @dataclass
@@ -67,19 +67,16 @@ def preprocess(film: Path, settings: dict, workdir: Path, device) -> np.ndarray:
 
 def segment(film: Path, settings: dict, workdir: Path, device) -> np.ndarray:
     """Lung mask of the run's segmentation ensemble (mean probability, cleaned)."""
-    from .segmentation.members import build_member
-    from .segmentation.postprocess import ensemble_mask
-    from .segmentation.train import predict_probs
+    from .segmentation.inference import load_members, segment
 
     seg = settings["segmentation"]
     image = load_resized(film, seg["image_size"])[None]
-    probs = []
-    for name, member in seg["members"].items():
-        model = build_member(member["arch"], member["encoder"]).to(device)
-        weights = _require(workdir / member["model"], f"segmentation member {name}")
-        model.load_state_dict(load_checkpoint(weights, map_location=device))
-        probs.append(predict_probs(model, image, 1, device)[0])
-    return ensemble_mask(np.stack(probs), seg.get("threshold") or 0.5)
+    paths = {
+        name: _require(workdir / member["model"], f"segmentation member {name}")
+        for name, member in seg["members"].items()
+    }
+    models = load_members(seg["members"], paths, device)
+    return segment(models, image, seg.get("threshold") or 0.5, device)[0]
 
 
 def _classifier(out: Path, condition: str, kind: str, device):

@@ -21,6 +21,8 @@ if "demo" in config:
             f"{OUT}/benchmarks/demo_archive.tsv"
         conda:
             "../../envs/data.yaml"
+        # the first job of the run, alone: it renders on every core
+        threads: workflow.cores
         params:
             seed=config["seed"],
             demo=config["demo"],

@@ -16,5 +16,6 @@ truth = generate_archive(
     catalogues=snakemake.params.catalogues,
     raters=demo.get("raters") or {"R1": 0.0},
     n_corrupt=demo.get("n_corrupt", 0),
+    workers=snakemake.threads,
 )
 log.info("wrote %d images of %d subjects", len(truth), truth["subject_id"].nunique())

@@ -2,39 +2,31 @@
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from cxr_cbir import runlog
 from cxr_cbir.imaging import load_resized
 from cxr_cbir.io_utils import atomic_path, safe_join, write_csv
-from cxr_cbir.segmentation.members import build_member
-from cxr_cbir.segmentation.postprocess import ensemble_mask
-from cxr_cbir.segmentation.train import predict_probs
-from cxr_cbir.torch_utils import load_checkpoint, pick_device, set_threads
+from cxr_cbir.segmentation.inference import load_members, segment
+from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
 size, thr = snakemake.params.size, snakemake.params.threshold
-models = []
-for member, path in zip(snakemake.params.members.values(), snakemake.input.models, strict=True):
-    model = build_member(member["arch"], member["encoder"]).to(device)
-    model.load_state_dict(load_checkpoint(path, map_location=device))
-    models.append(model.eval())
+members = snakemake.params.members
+models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)
 index = pd.read_parquet(snakemake.input.index)
 paths = pd.read_parquet(snakemake.input.images).set_index("image_id")["path"]
 ids = index["image_id"].tolist()
 masks = np.zeros((len(ids), size, size), np.uint8)
 no_lung = []
-batch = 16
+batch = 64
 for start in tqdm(range(0, len(ids), batch), desc="segment", mininterval=5):
     chunk = ids[start : start + batch]
     imgs = np.stack([load_resized(safe_join(snakemake.params.root, paths[i]), size) for i in chunk])
-    with torch.inference_mode():
-        probs = np.stack([predict_probs(m, imgs, batch, device) for m in models], axis=1)
-    for j, image_id in enumerate(chunk):
-        mask = ensemble_mask(probs[j], thr)
+    found = segment(models, imgs, thr, device)
+    for j, (image_id, mask) in enumerate(zip(chunk, found, strict=True)):
         if not mask.any():
             log.warning("no lung found in %s: the full image is kept", image_id)
             no_lung.append((image_id, paths[image_id]))

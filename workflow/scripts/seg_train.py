@@ -7,7 +7,8 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv, write_npy
-from cxr_cbir.segmentation.train import predict_probs, train_member
+from cxr_cbir.segmentation.inference import predict_probs
+from cxr_cbir.segmentation.train import train_member
 from cxr_cbir.splits import group_split
 from cxr_cbir.torch_utils import pick_device, save_checkpoint, set_threads
 from cxr_cbir.training.engine import Budget

@@ -22,6 +22,7 @@ from torch.optim.swa_utils import update_bn
 
 from ..torch_utils import seed_everything
 from ..training.engine import Budget, batch_loader, fit, to_device
+from .inference import predict_probs, to_tensor
 from .members import build_member
 from .postprocess import dice
 
@@ -51,10 +52,6 @@ def augmentation(seed: int) -> A.Compose:
         ],
         seed=seed,
     )
-
-
-def _to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
 
 
 def mean_dice(probs: np.ndarray, masks: np.ndarray, threshold: float = 0.5) -> float:
@@ -92,7 +89,7 @@ class MemberTask:
             out = self.aug(image=self.images[i], mask=self.masks[i])
             xs.append(out["image"])
             ys.append(out["mask"])
-        x = _to_tensor(np.stack(xs))
+        x = to_tensor(np.stack(xs))
         return x, torch.from_numpy(np.stack(ys).astype(np.float32)).unsqueeze(1)
 
     def loss(self, batch, generator):
@@ -101,6 +98,12 @@ class MemberTask:
         return self.dice_loss(logits, y) + self.bce(logits, y)
 
     def validate(self):
+        # BatchNorm running statistics re-estimated on the un-augmented training films
+        # before every validation: after a dozen steps the momentum estimates still sit
+        # near their initial values, and validation Dice then read 0.0 for members whose
+        # recomputed-BN Dice was 0.78 (demo fpn_b1, which early stopping then kept at
+        # epoch 1). The kept epoch's snapshot carries these statistics.
+        recompute_bn(self.model, self.images, self.batch_size, self.device)
         probs = predict_probs(self.model, self.val_images, self.batch_size, self.device)
         return {"dice": mean_dice(probs, self.val_masks)}
 
@@ -132,6 +135,7 @@ def train_member(
     device = torch.device(device)
     seed_everything(seed)
     model = build_member(arch, encoder, weights).to(device)
+    model = model.to(memory_format=torch.channels_last)  # 1.25x images/s on CPU
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     if val_images is None or len(val_images) == 0:
         val_images, val_masks = images, masks
@@ -152,26 +156,13 @@ def train_member(
         desc=f"{arch}/{encoder} epoch",
         max_steps=max_steps,
     )
-    recompute_bn(model, images, batch_size, device)
     return model, history
 
 
 def recompute_bn(model: torch.nn.Module, images: np.ndarray, batch_size: int, device) -> None:
     """Re-estimate BatchNorm running statistics on un-augmented training images."""
     loader = [
-        _to_tensor(images[i : i + batch_size]).to(device) for i in range(0, len(images), batch_size)
+        to_tensor(images[i : i + batch_size]).to(device) for i in range(0, len(images), batch_size)
     ]
-    update_bn(loader, model, device=device)
-
-
-@torch.inference_mode()
-def predict_probs(
-    model: torch.nn.Module, images: np.ndarray, batch_size: int, device
-) -> np.ndarray:
-    """Sigmoid probabilities (N, S, S) float32, in eval mode."""
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = _to_tensor(images[i : i + batch_size]).to(device)
-        out.append(torch.sigmoid(model(x)).squeeze(1).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.float32)
+    with torch.no_grad():
+        update_bn(loader, model, device=device)

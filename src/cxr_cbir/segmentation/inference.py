@@ -1,0 +1,63 @@
+"""Lung-segmentation inference: member probabilities and the ensemble's cleaned masks.
+
+One path for the workflow (``seg_apply``), the members' validation and the query CLI,
+so that a film is segmented the same way wherever it is segmented. Channels-last
+tensors: 1.25x the images/s of the default layout for the five smp members at 64 px on
+this CPU (5 x 160 films, 2 threads: 7.4 s -> 5.8 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..torch_utils import load_checkpoint
+from .members import build_member
+from .postprocess import ensemble_mask
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, S, S) uint8 -> (N, 1, S, S) float in [0, 1], channels-last."""
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def predict_probs(
+    model: torch.nn.Module, images: np.ndarray, batch_size: int, device
+) -> np.ndarray:
+    """Sigmoid probabilities (N, S, S) float32, in eval mode."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = to_tensor(images[i : i + batch_size]).to(device)
+        out.append(torch.sigmoid(model(x)).squeeze(1).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.float32)
+
+
+def load_members(
+    members: Mapping[str, Mapping], paths: Mapping[str, str | Path], device
+) -> list[torch.nn.Module]:
+    """The trained members, in ``members`` order, channels-last and in eval mode."""
+    models = []
+    for name, member in members.items():
+        model = build_member(member["arch"], member["encoder"]).to(device)
+        model.load_state_dict(load_checkpoint(paths[name], map_location=device))
+        models.append(model.to(memory_format=torch.channels_last).eval())
+    return models
+
+
+def segment(
+    models: list[torch.nn.Module], images: np.ndarray, threshold: float, device, batch_size=64
+) -> np.ndarray:
+    """(N, S, S) bool lung masks: the members' mean probability, thresholded and cleaned.
+
+    A film where no lung is found gets an all-False mask; callers decide what to keep.
+    """
+    if len(images) == 0:
+        return np.zeros(images.shape, bool)
+    probs = np.stack([predict_probs(m, images, batch_size, device) for m in models], axis=1)
+    return np.stack([ensemble_mask(p, threshold) for p in probs])
