@@ -24,15 +24,18 @@ SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(SLOTS) \
 	--config threads=$(SLOT_THREADS) --set-threads seg_apply=$(NPROC)
 endif
 
+# Bytecode is compiled when a module is first imported, not at install: pip compiles all
+# 5.5 GB of torch + CUDA wheels on one core (152 s install vs 83 s with --no-compile
+# here), most of which no job imports; the first jobs' imports then write the .pyc files
+# (about 13 s once). That needs bytecode writing on, whatever the caller's environment.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test test-slurm bench install lint real clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --no-compile -e '.[dev]'
-	@# bytecode compiled on every core (pip compiles on one: 152 s -> 132 s install here);
-	@# a file that does not compile is skipped, as pip does
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from timing import best_time
 
-from cxr_cbir.embeddings import compute_embeddings
+from cxr_cbir.inference import compute_embeddings
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cxr_cbir.errors import InputError
+from cxr_cbir.inference import embed_all
 from cxr_cbir.models.metric import (
     CrossEntropyResNet,
     MetricEmbeddingNet,
@@ -16,7 +17,7 @@ from cxr_cbir.models.metric import (
 from cxr_cbir.prognosis import clinical_matrix, cross_validate, grouped_folds
 from cxr_cbir.retrieval_eval import evaluate, knn_predict, neighbours, random_recall, recall_at_k
 from cxr_cbir.torch_utils import save_checkpoint
-from cxr_cbir.training.metric import class_balanced_batches, embed_all, train_embedding
+from cxr_cbir.training.metric import class_balanced_batches, train_embedding
 
 torch.set_num_threads(2)
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from cxr_cbir.embeddings import compute_embeddings
 from cxr_cbir.errors import InputError
 from cxr_cbir.finite import NumericalError, name_some
+from cxr_cbir.inference import compute_embeddings
 from cxr_cbir.models import build_model
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 from cxr_cbir.retrieval import rank_by_distance

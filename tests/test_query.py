@@ -4,11 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
 from cxr_cbir.cli import main
+from cxr_cbir.query import QueryEngine
 
 pytestmark = pytest.mark.slow
 
@@ -80,3 +82,77 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "cxr-cbir"
     proc = subprocess.run([str(script), "query", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--model" in proc.stdout and "-k" in proc.stdout
+
+
+def _archive_films(tiny_run, engine, scope, model, n=3):
+    """(image ids, film paths, archive vectors) of ``n`` embedded archive films."""
+    out = tiny_run / "results/tiny"
+    with np.load(out / "embeddings" / scope / f"{model}.npz") as z:
+        ids, vectors = z["ids"].astype(str), z["vectors"]
+    table = pd.read_parquet(out / "index" / scope / f"{model}.parquet").set_index("image_id")
+    rows = np.linspace(0, len(ids) - 1, n).astype(int)
+    films = [tiny_run / engine.settings["root"] / table.loc[ids[r], "path"] for r in rows]
+    return ids[rows], films, vectors[rows]
+
+
+@pytest.mark.parametrize(
+    "scope,model",
+    [("effusion", m) for m in ("cnn", "ig", "att", "cnn_ig")]
+    + [("metric", "dml"), ("metric", "ce")],
+)
+def test_query_of_an_archive_film_gives_its_archive_vector(tiny_run, scope, model):
+    """One preprocessing path: the query's image is the cache's, byte for byte, and its
+    vector the one the workflow's embedding job wrote (float tolerance only)."""
+    engine = QueryEngine("tiny", tiny_run)
+    ids, films, archive = _archive_films(tiny_run, engine, scope, model)
+    images, failed = engine.preprocess(films)
+    assert not failed
+    np.testing.assert_array_equal(images, engine.cache().stack(ids))
+    vectors, _ = engine.embed(images, scope, model)
+    scale = np.abs(archive).max()
+    np.testing.assert_allclose(vectors, archive, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_batch_query_of_films_and_a_folder(tiny_run, tmp_path, capsys):
+    """Many films in one call: one table per film, one CSV with --out, a broken film is
+    named on stderr (exit 2) and the others are still answered."""
+    engine = QueryEngine("tiny", tiny_run)
+    ids, films, _ = _archive_films(tiny_run, engine, "effusion", "cnn", n=3)
+    folder = tmp_path / "films"
+    folder.mkdir()
+    for f in films[:2]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not a png")
+    out = tmp_path / "neighbours.csv"
+    args = ["query", str(folder), str(films[2]), str(broken), "--run", "tiny", "--model", "cnn"]
+    code = main([*args, "-k", "2", "--directory", str(tiny_run), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"{broken}: corrupt" in captured.err
+    assert captured.out.count("top 2 for ") == 3
+    table = pd.read_csv(out)
+    assert len(table) == 6 and list(table.columns[:4]) == ["query", "rank", "image_id", "distance"]
+    firsts = table[table["rank"] == 1].set_index("query")["image_id"]
+    expected = {str(folder / films[0].name): ids[0], str(folder / films[1].name): ids[1]}
+    expected[str(films[2])] = ids[2]
+    assert firsts.to_dict() == expected  # each archive film finds itself first
+    panels = tmp_path / "panels"
+    code = main(
+        [
+            "query",
+            str(folder),
+            "--run",
+            "tiny",
+            "--model",
+            "dml",
+            "--directory",
+            str(tiny_run),
+            "--panels",
+            str(panels),
+        ]
+    )
+    assert code == 0
+    assert sorted(p.name for p in panels.iterdir()) == sorted(
+        f"{f.stem}_dml.png" for f in films[:2]
+    )

@@ -17,8 +17,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from .errors import InputError
-from .imaging import UnreadableImage, load_resized
+from .imaging import UnreadableImage
 from .io_utils import atomic_path, safe_join, write_csv, write_parquet
+from .preprocessing import FilmPreprocessing
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,12 @@ def build_shard(
     images: pd.DataFrame, root: str, size: int, out_npz: str, out_rejected: str
 ) -> None:
     """Decode ``images`` (image_id, path) into ``out_npz``; list failures in ``out_rejected``."""
+    prep = FilmPreprocessing(image_size=size)
     arrays, ids, rejected = [], [], []
     for r in tqdm(images.itertuples(index=False), total=len(images), desc="decode", mininterval=5):
         path = safe_join(root, r.path, where=f"image {r.image_id}")
         try:
-            arrays.append(load_resized(path, size))
+            arrays.append(prep.plain(path))
             ids.append(r.image_id)
         except UnreadableImage as exc:
             log.warning("rejected %s: %s", r.image_id, exc.reason)

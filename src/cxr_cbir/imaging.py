@@ -53,7 +53,8 @@ def load_gray(path: str | Path, min_side: int) -> np.ndarray:
         raise UnreadableImage(path, "corrupt: not a recognised image format") from None
     except OSError as exc:
         msg = str(exc)
-        kind = "truncated" if "truncated" in msg or "broken data stream" in msg else "corrupt"
+        low = msg.lower()  # PIL says "image file is truncated" or "Truncated File Read"
+        kind = "truncated" if "truncated" in low or "broken data stream" in low else "corrupt"
         raise UnreadableImage(path, f"{kind}: {msg}") from None
     except (SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise UnreadableImage(path, f"corrupt: {exc}") from None

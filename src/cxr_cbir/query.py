@@ -19,9 +19,9 @@ import torch
 
 from .cache import ImageCache
 from .errors import InputError
-from .imaging import UnreadableImage, load_gray, load_resized
+from .imaging import UnreadableImage
 from .index import EmbeddingIndex
-from .lung_crop import apply_mode
+from .preprocessing import FilmPreprocessing
 from .torch_utils import pick_device
 
 
@@ -53,95 +53,197 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
-def preprocess(film: Path, settings: dict, workdir: Path, device) -> np.ndarray:
-    """The film as the run's cache holds it: (S, S) uint8, lungs cropped/masked if used."""
-    size, mode = settings["image_size"], settings["lung_mask"]
-    try:
-        if mode == "none":
-            return load_resized(film, size)
-        mask = segment(film, settings, workdir, device)
-        return apply_mode(load_gray(film, 2 * size), mask, mode, size)
-    except UnreadableImage as exc:
-        raise InputError(f"{film}: {exc.reason}") from None
+class QueryEngine:
+    """A finished run, loaded once for many queries: its preprocessing with the lung
+    ensemble, and every network, index and table asked for so far (kept for the next
+    query). The CLI builds one per call; the web server keeps one for its lifetime."""
 
+    def __init__(self, run: str, workdir: str | Path = ".", backend: str = "auto", device=None):
+        self.workdir = Path(workdir)
+        self.run = run
+        self.settings = load_settings(self.workdir, run)
+        self.out = self.workdir / self.settings["out"]
+        self.preprocessing = FilmPreprocessing.from_settings(self.settings)
+        self.backend = backend
+        self.device = device or pick_device()
+        self._members = None
+        self._nets: dict[tuple[str, str], torch.nn.Module] = {}
+        self._indexes: dict[tuple[str, str], tuple[EmbeddingIndex, pd.DataFrame]] = {}
+        self._cache = None
 
-def segment(film: Path, settings: dict, workdir: Path, device) -> np.ndarray:
-    """Lung mask of the run's segmentation ensemble (mean probability, cleaned)."""
-    from .segmentation.inference import load_members, segment
+    # -- what can be asked -------------------------------------------------------------
+    def models(self) -> list[str]:
+        return self.settings["condition_methods"] + self.settings["metric_methods"]
 
-    seg = settings["segmentation"]
-    image = load_resized(film, seg["image_size"])[None]
-    paths = {
-        name: _require(workdir / member["model"], f"segmentation member {name}")
-        for name, member in seg["members"].items()
-    }
-    models = load_members(seg["members"], paths, device)
-    return segment(models, image, seg.get("threshold") or 0.5, device)[0]
+    def scope(self, model: str, condition: str | None = None) -> str:
+        """``metric`` for dml/ce, else the condition (default: the run's first)."""
+        settings = self.settings
+        if model in settings["metric_methods"]:
+            return "metric"
+        if model in settings["condition_methods"]:
+            scope = condition or settings["conditions"][0]
+            if scope not in settings["conditions"]:
+                raise InputError(
+                    f"--condition {scope!r}: run {self.run} has conditions {settings['conditions']}"
+                )
+            return scope
+        raise InputError(
+            f"--model {model!r}: unknown for run {self.run}; use one of {self.models()}"
+        )
 
+    # -- preprocessing -----------------------------------------------------------------
+    def members(self) -> list:
+        """The segmentation ensemble, loaded on first use (empty when the run has none)."""
+        if self._members is None:
+            self._members = []
+            if self.preprocessing.segments:
+                from .segmentation.inference import load_members
 
-def _classifier(out: Path, condition: str, kind: str, device):
-    from .models import load_model
+                seg = self.settings["segmentation"]
+                paths = {
+                    name: _require(self.workdir / m["model"], f"segmentation member {name}")
+                    for name, m in seg["members"].items()
+                }
+                self._members = load_members(seg["members"], paths, self.device)
+        return self._members
 
-    path = _require(out / "models" / condition / kind / "model.pt", f"{kind} model")
-    return load_model(kind, path, device)
+    def preprocess(self, films) -> tuple[np.ndarray, dict[int, str]]:
+        """(images of the readable films, {position: reason} of the unreadable ones):
+        the films as the run's cache holds them (``preprocessing.FilmPreprocessing``)."""
+        failed = {i: "no such film" for i, f in enumerate(films) if not Path(f).is_file()}
+        while True:
+            readable = [i for i in range(len(films)) if i not in failed]
+            if not readable:
+                size = self.preprocessing.image_size
+                return np.zeros((0, size, size), np.uint8), failed
+            try:
+                images, _ = self.preprocessing.films(
+                    [films[i] for i in readable], self.members(), self.device
+                )
+            except UnreadableImage as exc:  # drop that film, keep the others
+                bad = next(i for i in readable if str(films[i]) == exc.path)
+                failed[bad] = exc.reason
+                continue
+            return images, failed
 
+    # -- embedding -----------------------------------------------------------------------
+    def _net(self, scope: str, kind: str):
+        key = (scope, kind)
+        if key not in self._nets:
+            if scope == "metric":
+                from .models.metric import load_metric_model
 
-def _saliency(out: Path, condition: str, images: np.ndarray, method: str, device) -> np.ndarray:
-    from .saliency import saliency_maps
+                path = _require(self.out / "models" / "metric" / kind / "model.pt", f"{kind} model")
+                net = load_metric_model(kind, self.settings["metric_model"], path, self.device)
+            else:
+                from .models import load_model
 
-    cnn = _classifier(out, condition, "cnn", device)
-    return saliency_maps(cnn, images, method, 8, device).astype(np.float32)
+                path = _require(self.out / "models" / scope / kind / "model.pt", f"{kind} model")
+                net = load_model(kind, path, self.device)
+            self._nets[key] = net
+        return self._nets[key]
 
+    def embed(self, images: np.ndarray, scope: str, model: str, batch_size: int = 32):
+        """(vectors (N, D), overlays (N, S, S) or None) of preprocessed films, as the
+        workflow's embedding jobs compute them (IG: Deep Taylor maps of the CNN first)."""
+        from .inference import compute_embeddings, embed_all
 
-def embed_query(image: np.ndarray, settings: dict, out: Path, scope: str, model: str, device):
-    """(embedding (1, D), overlay map or None) of one preprocessed film."""
-    from .embeddings import compute_embeddings
+        if scope == "metric":
+            net = self._net(scope, model)
+            vectors, _, masks = embed_all(net, images, batch_size, self.device, with_mask=True)
+            return vectors, masks
+        trained = _trained(self.out, scope)
+        maps = None
+        if "cnn" in trained:
+            from .saliency import saliency_maps
 
-    batch = image[None]
-    if scope == "metric":
-        from .models.metric import load_metric_model
-        from .training.metric import embed_all
+            method = self.settings["saliency_method"]
+            cnn = self._net(scope, "cnn")
+            maps = saliency_maps(cnn, images, method, 8, self.device).astype(np.float32)
+        if model in ("ig", "cnn_ig"):
+            if maps is None:
+                raise InputError(f"model {model} needs the CNN of {scope}, which this run lacks")
+            net = self._net(scope, "cnn" if model == "cnn_ig" else "ig")
+            return compute_embeddings(net, maps, batch_size, self.device), maps
+        return compute_embeddings(self._net(scope, model), images, batch_size, self.device), maps
 
-        path = _require(out / "models" / "metric" / model / "model.pt", f"{model} model")
-        net = load_metric_model(model, settings["metric_model"], path, device)
-        vectors, _, masks = embed_all(net, batch, 1, device, with_mask=True)
-        return vectors, (masks[0] if masks is not None else None)
-    method = settings["saliency_method"]
-    smap = _saliency(out, scope, batch, method, device) if "cnn" in _trained(out, scope) else None
-    if model in ("ig", "cnn_ig"):
-        if smap is None:
-            raise InputError(f"model {model} needs the CNN of {scope}, which this run lacks")
-        net = _classifier(out, scope, "cnn" if model == "cnn_ig" else "ig", device)
-        return compute_embeddings(net, smap, 1, device), smap[0]
-    net = _classifier(out, scope, model, device)
-    return compute_embeddings(net, batch, 1, device), (smap[0] if smap is not None else None)
+    # -- search --------------------------------------------------------------------------
+    def index(self, scope: str, model: str) -> tuple[EmbeddingIndex, pd.DataFrame]:
+        key = (scope, model)
+        if key not in self._indexes:
+            path = _require(self.out / "index" / scope / f"{model}.npz", f"{model} index")
+            table = pd.read_parquet(self.out / "index" / scope / f"{model}.parquet")
+            self._indexes[key] = (
+                EmbeddingIndex.load(path, self.backend),
+                table.set_index("image_id"),
+            )
+        return self._indexes[key]
+
+    def cache(self) -> ImageCache:
+        if self._cache is None:
+            s = self.settings
+            self._cache = ImageCache(
+                self.workdir / s["cache_images"], self.workdir / s["cache_index"]
+            )
+        return self._cache
+
+    def search(self, images, overlays, scope: str, model: str, k: int, vectors=None):
+        """One ``QueryResult`` per preprocessed film (``vectors``: already embedded)."""
+        if k < 1:
+            raise InputError(f"-k {k}: must be at least 1")
+        if vectors is None:
+            vectors, overlays = self.embed(images, scope, model)
+        index, table = self.index(scope, model)
+        dist, ids = index.search(vectors, k)
+        results = []
+        for j in range(len(images)):
+            neighbours = table.loc[list(ids[j])].reset_index()
+            neighbours.insert(0, "rank", np.arange(1, len(neighbours) + 1))
+            neighbours.insert(2, "distance", dist[j])
+            found = self.cache().stack(neighbours["image_id"])
+            results.append(
+                QueryResult(
+                    images[j],
+                    overlays[j] if overlays is not None else None,
+                    neighbours,
+                    found,
+                    self.neighbour_overlays(scope, model, neighbours["image_id"], found),
+                    scope,
+                    model,
+                )
+            )
+        return results
+
+    def query(self, films, model: str, k: int = 4, condition: str | None = None):
+        """(results of the readable films in order, {film: reason} of the others)."""
+        scope = self.scope(model, condition)
+        if k < 1:
+            raise InputError(f"-k {k}: must be at least 1")
+        films = [Path(f) for f in films]
+        images, failed = self.preprocess(films)
+        results = self.search(images, None, scope, model, k) if len(images) else []
+        return results, {films[i]: reason for i, reason in failed.items()}
+
+    def neighbour_overlays(self, scope: str, model: str, ids, images):
+        """Saliency maps of the neighbours from the run (condition models) or attention
+        masks recomputed for them (metric model with attention); None when there are none."""
+        if scope == "metric":
+            if model != "dml" or not self.settings["metric_model"].get("attention", True):
+                return None
+            from .inference import embed_all
+
+            return embed_all(self._net("metric", "dml"), images, 8, self.device, with_mask=True)[2]
+        maps_path = self.out / "saliency" / scope / "maps.npy"
+        if not maps_path.exists():
+            return None
+        maps = np.load(maps_path, mmap_mode="r")
+        ids_path = self.out / "saliency" / scope / "ids.parquet"
+        row = {i: k for k, i in enumerate(pd.read_parquet(ids_path)["image_id"])}
+        return np.stack([np.asarray(maps[row[i]], np.float32) for i in ids])
 
 
 def _trained(out: Path, scope: str) -> set[str]:
     return {p.parent.name for p in (out / "models" / scope).glob("*/model.pt")}
-
-
-def neighbour_overlays(out: Path, scope: str, model: str, ids, images, settings, device):
-    """Saliency maps of the neighbours from the run (condition models) or attention
-    masks recomputed for them (metric model with attention); None when there are none."""
-    if scope == "metric":
-        if model != "dml" or not settings["metric_model"].get("attention", True):
-            return None
-        from .models.metric import load_metric_model
-        from .training.metric import embed_all
-
-        path = out / "models" / "metric" / "dml" / "model.pt"
-        net = load_metric_model("dml", settings["metric_model"], path, device)
-        return embed_all(net, images, 8, device, with_mask=True)[2]
-    maps_path = out / "saliency" / scope / "maps.npy"
-    if not maps_path.exists():
-        return None
-    maps = np.load(maps_path, mmap_mode="r")
-    row = {
-        i: k
-        for k, i in enumerate(pd.read_parquet(out / "saliency" / scope / "ids.parquet")["image_id"])
-    }
-    return np.stack([np.asarray(maps[row[i]], np.float32) for i in ids])
 
 
 def run_query(
@@ -153,41 +255,12 @@ def run_query(
     workdir: str | Path = ".",
     backend: str = "auto",
 ) -> QueryResult:
-    """Top-``k`` neighbours of ``film`` in the run's index of ``model``."""
-    workdir = Path(workdir)
-    settings = load_settings(workdir, run)
-    out = workdir / settings["out"]
-    film = Path(film)
-    if model in settings["metric_methods"]:
-        scope = "metric"
-    elif model in settings["condition_methods"]:
-        scope = condition or settings["conditions"][0]
-        if scope not in settings["conditions"]:
-            raise InputError(
-                f"--condition {scope!r}: run {run} has conditions {settings['conditions']}"
-            )
-    else:
-        known = settings["condition_methods"] + settings["metric_methods"]
-        raise InputError(f"--model {model!r}: unknown for run {run}; use one of {known}")
-    if k < 1:
-        raise InputError(f"-k {k}: must be at least 1")
-    device = pick_device()
-    image = preprocess(film, settings, workdir, device)
-    vector, overlay = embed_query(image, settings, out, scope, model, device)
-    index = EmbeddingIndex.load(
-        _require(out / "index" / scope / f"{model}.npz", f"{model} index"), backend
-    )
-    dist, ids = index.search(vector, k)
-    table = pd.read_parquet(out / "index" / scope / f"{model}.parquet").set_index("image_id")
-    neighbours = table.loc[list(ids[0])].reset_index()
-    neighbours.insert(0, "rank", np.arange(1, len(neighbours) + 1))
-    neighbours.insert(2, "distance", dist[0])
-    cache = ImageCache(workdir / settings["cache_images"], workdir / settings["cache_index"])
-    images = cache.stack(neighbours["image_id"])
-    overlays = neighbour_overlays(
-        out, scope, model, neighbours["image_id"], images, settings, device
-    )
-    return QueryResult(image, overlay, neighbours, images, overlays, scope, model)
+    """Top-``k`` neighbours of one ``film`` in the run's index of ``model``."""
+    engine = QueryEngine(run, workdir, backend)
+    results, failed = engine.query([film], model, k, condition)
+    for path, reason in failed.items():
+        raise InputError(f"{path}: {reason}")
+    return results[0]
 
 
 def format_table(result: QueryResult) -> str:
@@ -195,6 +268,20 @@ def format_table(result: QueryResult) -> str:
     table = result.neighbours.drop(columns=["path"], errors="ignore")
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         return table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+
+
+def neighbours_csv(films, results, path) -> None:
+    """One CSV of every film's neighbours: the film, then the printed table's columns."""
+    from .io_utils import write_csv
+
+    tables = [
+        r.neighbours.drop(columns=["path"], errors="ignore").assign(query=str(f))
+        for f, r in zip(films, results, strict=True)
+    ]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    write_csv(
+        table[["query", *[c for c in table.columns if c != "query"]]] if tables else table, path
+    )
 
 
 def query_panel(result: QueryResult, film_name: str, path: str) -> None:

@@ -321,6 +321,11 @@ def index_columns(scope):
     """Columns a query prints beside each neighbour (labels, split, clinical fields)."""
     cols = ["path", "split", "view"]
     cols += [ML["label"]] if scope == "metric" else ["label"]
+    # the severity the catalogues are ranked by, where the run knows it
+    scopes = CONDITIONS if scope == "metric" else [scope]
+    for c in scopes:
+        sev = config["conditions"][c].get("severity") or {}
+        cols += [v for k, v in sev.items() if k in ("column", "tiebreak")]
     prog = config.get("prognosis") or {}
     cols += list(prog.get("fields", [])) + ([prog["outcome"]] if prog else [])
     return cols + list(config.get("query", {}).get("fields", []))
@@ -345,6 +350,7 @@ def query_settings():
     }
     return {
         "run": RUN,
+        "root": ROOT,
         "image_size": config["preprocess"]["image_size"],
         "lung_mask": LUNG_MASK,
         "segmentation": seg,

@@ -39,6 +39,9 @@ rule train_metric:
     conda:
         "../../envs/torch.yaml"
     threads: config.get("threads", 2)
+    # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
+    # embedding and table jobs fill the other slot, not the end of the run
+    priority: 10
     resources:
         gpu=1,
     params:

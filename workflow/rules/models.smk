@@ -22,6 +22,9 @@ rule train_classifier:
     conda:
         "../../envs/torch.yaml"
     threads: config.get("threads", 2)
+    # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
+    # embedding and table jobs fill the other slot, not the end of the run
+    priority: 10
     resources:
         gpu=1,
     params:
@@ -50,6 +53,9 @@ rule saliency_shard:
     conda:
         "../../envs/torch.yaml"
     threads: config.get("threads", 2)
+    # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
+    # embedding and table jobs fill the other slot, not the end of the run
+    priority: 10
     resources:
         gpu=1,
     params:

@@ -4,7 +4,7 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images, cohort_maps
-from cxr_cbir.embeddings import compute_embeddings
+from cxr_cbir.inference import compute_embeddings
 from cxr_cbir.models import load_model
 from cxr_cbir.shards import save_arrays, shard_slice
 from cxr_cbir.torch_utils import pick_device, set_threads

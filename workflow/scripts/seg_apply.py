@@ -5,15 +5,16 @@ import pandas as pd
 from tqdm import tqdm
 
 from cxr_cbir import runlog
-from cxr_cbir.imaging import load_resized
 from cxr_cbir.io_utils import atomic_path, safe_join, write_csv
-from cxr_cbir.segmentation.inference import load_members, segment
+from cxr_cbir.preprocessing import FilmPreprocessing
+from cxr_cbir.segmentation.inference import load_members
 from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
-size, thr = snakemake.params.size, snakemake.params.threshold
+size = snakemake.params.size
+prep = FilmPreprocessing(seg_size=size, threshold=snakemake.params.threshold)
 members = snakemake.params.members
 models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)
 index = pd.read_parquet(snakemake.input.index)
@@ -24,8 +25,8 @@ no_lung = []
 batch = 64
 for start in tqdm(range(0, len(ids), batch), desc="segment", mininterval=5):
     chunk = ids[start : start + batch]
-    imgs = np.stack([load_resized(safe_join(snakemake.params.root, paths[i]), size) for i in chunk])
-    found = segment(models, imgs, thr, device)
+    films = [safe_join(snakemake.params.root, paths[i]) for i in chunk]
+    found = prep.lung_masks(models, np.stack([prep.segmentation_input(f) for f in films]), device)
     for j, (image_id, mask) in enumerate(zip(chunk, found, strict=True)):
         if not mask.any():
             log.warning("no lung found in %s: the full image is kept", image_id)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images, cohort_maps, split_arrays
+from cxr_cbir.inference import predict
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models import build_model
 from cxr_cbir.torch_utils import (
@@ -15,7 +16,7 @@ from cxr_cbir.torch_utils import (
     seed_everything,
     set_threads,
 )
-from cxr_cbir.training.classifier import choose_threshold, predict, train_classifier
+from cxr_cbir.training.classifier import choose_threshold, train_classifier
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.metrics import binary_metrics
 

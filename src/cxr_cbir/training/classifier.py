@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from ..errors import InputError
+from ..inference import predict
 from ..models.densenet import prepare
 from .augment import random_affine
 from .engine import Budget, batch_loader, fit, to_device
@@ -50,15 +51,6 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict(model, inputs: np.ndarray, batch_size: int, device) -> np.ndarray:
-    model.eval()
-    out = []
-    for i in range(0, len(inputs), batch_size):
-        x = prepare(torch.from_numpy(np.array(inputs[i : i + batch_size]))).to(device)
-        out.append(torch.sigmoid(model(x).float()).squeeze(1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
 def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     """The probability cut that maximises F1 on (validation) ``labels``.
 

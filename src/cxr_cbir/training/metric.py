@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 from pytorch_metric_learning import losses, miners, samplers
-from tqdm import tqdm
 
 from ..distances import pairwise_distances
 from ..errors import InputError
+from ..inference import embed_all
 from ..models.densenet import prepare
 from .augment import random_crop
 from .engine import Budget, batch_loader, fit, to_device
@@ -179,30 +179,3 @@ def train_embedding(
     )
     history.insert(1, "iteration", np.minimum(history["epoch"] * checkpoint_every, iterations))
     return model, history
-
-
-@torch.inference_mode()
-def embed_all(
-    model, images: np.ndarray, batch_size: int, device, with_mask: bool = False, progress=True
-):
-    """(embeddings, 2048-d features[, attention masks]) of uint8 images, whole image, eval mode."""
-    model = model.to(device).eval()
-    embs, feats, masks = [], [], []
-    steps = range(0, len(images), batch_size)
-    for i in tqdm(steps, desc="embed", mininterval=5, disable=not progress):
-        # np.array copies the batch: slices of a read-only memmap cannot back a tensor
-        x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
-        if hasattr(model, "features_and_mask"):
-            f, m = model.features_and_mask(x)
-            e = torch.nn.functional.normalize(model.head(f), dim=1)
-            if with_mask and m is not None:
-                masks.append(m.squeeze(1).float().cpu().numpy())
-        else:
-            f = model.features(x)
-            e = f
-        embs.append(e.float().cpu().numpy())
-        feats.append(f.float().cpu().numpy())
-    out = (np.concatenate(embs), np.concatenate(feats))
-    if with_mask:
-        return (*out, np.concatenate(masks) if masks else None)
-    return out

@@ -1,0 +1,99 @@
+"""One preprocessing path: a film file -> the (S, S) uint8 image the run's cache holds.
+
+The workflow runs it in stages (``cache_shard`` decodes, ``seg_apply`` segments,
+``lung_mask_cache`` crops and masks), the query CLI and the web server run it whole, on
+a batch of films; every one of them calls the methods of one ``FilmPreprocessing``
+built from the run's settings, so an archive film queried later is exactly the film its
+archive vector was computed from:
+
+1. ``plain``: decode to grey (JPEG drafted), resize to the run's image size; this is
+   the cache when the run uses no lung mask.
+2. ``segmentation_input``: the same decode at the segmentation ensemble's size;
+   ``lung_masks``: the ensemble's cleaned masks of a batch of those.
+3. ``apply_mask``: decode at twice the image size, crop and/or mask to the lungs
+   (``lung_mask`` mode), resize; a film where no lung was found keeps its full image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .imaging import load_gray, load_resized
+from .lung_crop import MODES, apply_mode
+
+
+@dataclass(frozen=True)
+class FilmPreprocessing:
+    """The run's preprocessing settings, and the steps that use them. A workflow stage
+    gives only the settings its step reads (``seg_apply`` no ``image_size``), so that
+    a config edit reruns only the stages it concerns."""
+
+    image_size: int | None = None
+    lung_mask: str = "none"
+    seg_size: int | None = None
+    threshold: float = 0.5
+
+    def __post_init__(self):
+        if self.lung_mask not in MODES:
+            raise ValueError(f"lung_mask: unknown mode {self.lung_mask!r}; use one of {MODES}")
+
+    def _size(self, name: str) -> int:
+        size = getattr(self, name)
+        if not size:
+            raise ValueError(f"preprocessing: {name} is not set")
+        return int(size)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> FilmPreprocessing:
+        """From the run's ``index/settings.json`` (written by rule query_settings)."""
+        seg = settings.get("segmentation") or {}
+        return cls(
+            image_size=settings["image_size"],
+            lung_mask=settings.get("lung_mask", "none"),
+            seg_size=seg.get("image_size"),
+            threshold=seg.get("threshold") or 0.5,
+        )
+
+    @property
+    def segments(self) -> bool:
+        return self.lung_mask != "none"
+
+    def plain(self, path: str | Path) -> np.ndarray:
+        """Step 1: the film decoded and resized, no lung mask."""
+        return load_resized(path, self._size("image_size"))
+
+    def segmentation_input(self, path: str | Path) -> np.ndarray:
+        """Step 2a: the film as the segmentation ensemble sees it."""
+        return load_resized(path, self._size("seg_size"))
+
+    def lung_masks(self, models: Sequence, inputs: np.ndarray, device) -> np.ndarray:
+        """Step 2b: (N, s, s) bool masks of the ensemble ``models`` for ``inputs``."""
+        from .segmentation.inference import segment
+
+        return segment(models, inputs, self.threshold, device)
+
+    def apply_mask(self, path: str | Path, mask: np.ndarray) -> np.ndarray:
+        """Step 3: the film cropped/masked to ``mask`` and resized (what the cache holds)."""
+        size = self._size("image_size")
+        return apply_mode(load_gray(path, 2 * size), mask, self.lung_mask, size)
+
+    def films(
+        self, paths: Sequence[str | Path], models: Sequence = (), device="cpu"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The whole path for a batch of films: (images (N, S, S) uint8, masks or None).
+
+        ``models``: the loaded segmentation members (needed when the run segments).
+        Raises ``imaging.UnreadableImage`` for the first film that cannot be decoded.
+        """
+        if not self.segments:
+            return np.stack([self.plain(p) for p in paths]), None
+        if not models:
+            raise ValueError(f"lung_mask {self.lung_mask!r}: the segmentation members are needed")
+        masks = self.lung_masks(
+            models, np.stack([self.segmentation_input(p) for p in paths]), device
+        )
+        return np.stack([self.apply_mask(p, m) for p, m in zip(paths, masks, strict=True)]), masks
