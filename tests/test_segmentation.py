@@ -10,7 +10,7 @@ from cxr_cbir.lung_crop import apply_mode
 from cxr_cbir.segmentation.inference import predict_probs
 from cxr_cbir.segmentation.members import build_member
 from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
-from cxr_cbir.segmentation.train import train_member
+from cxr_cbir.segmentation.train import mean_dice, train_member
 from cxr_cbir.torch_utils import load_checkpoint
 
 
@@ -97,6 +97,11 @@ def test_member_loss_falls_and_predicts_lungs(tmp_path):
     assert history.loc[history["kept"], "val_dice"].iloc[0] == history["val_dice"].max()
     probs = predict_probs(model, images[:4], 4, "cpu")
     assert probs.shape == (4, 64, 64) and 0 <= probs.min() and probs.max() <= 1
+    # the validation Dice that chose the epoch is the kept model's own Dice: BatchNorm
+    # statistics are re-estimated before each validation, not only after training
+    kept = history.loc[history["kept"], "val_dice"].iloc[0]
+    assert mean_dice(predict_probs(model, images, 8, "cpu"), masks) == pytest.approx(kept, abs=1e-6)
+    assert kept > 0.5
 
 
 def test_killed_training_resumes_to_the_same_weights(tmp_path):

@@ -75,14 +75,15 @@ def check_upload(path: Path) -> list[str]:
     return notes
 
 
-def _test_films(engine: QueryEngine) -> list[str]:
-    """Test-split films of the run's indexes, sorted (the 'pick a film' list)."""
-    ids: set[str] = set()
+def _test_films(engine: QueryEngine) -> dict[str, list[str]]:
+    """{scope: its index's test-split films, sorted} (the 'pick a film' list)."""
+    films = {}
     for path in sorted((engine.out / "index").glob("*/*.parquet")):
         table = pd.read_parquet(path)
         if "split" in table:  # the metric index of a run may have no split column
-            ids.update(table.loc[table["split"] == "test", "image_id"])
-    return sorted(ids)
+            ids = table.loc[table["split"] == "test", "image_id"]
+            films.setdefault(path.parent.name, set()).update(ids)
+    return {scope: sorted(ids) for scope, ids in films.items() if ids}
 
 
 def _film_path(engine: QueryEngine, image_id: str) -> Path:
