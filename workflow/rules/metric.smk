@@ -36,12 +36,12 @@ rule train_metric:
         f"{OUT}/benchmarks/train_metric_{{mlmodel}}.tsv"
     wildcard_constraints:
         mlmodel="dml|ce",
-    conda:
-        "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
     # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
     # embedding and table jobs fill the other slot, not the end of the run
     priority: 10
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
     resources:
         gpu=1,
     params:

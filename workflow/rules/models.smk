@@ -19,12 +19,12 @@ rule train_classifier:
         f"{OUT}/benchmarks/train_{{condition}}_{{model}}.tsv"
     wildcard_constraints:
         model="cnn|ig|att",
-    conda:
-        "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
     # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
     # embedding and table jobs fill the other slot, not the end of the run
     priority: 10
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
     resources:
         gpu=1,
     params:
@@ -50,12 +50,12 @@ rule saliency_shard:
         f"{OUT}/logs/saliency_{{condition}}_{{shard}}.log",
     benchmark:
         f"{OUT}/benchmarks/saliency_{{condition}}_{{shard}}.tsv"
-    conda:
-        "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
     # the long chains (cnn -> saliency -> ig -> the next condition, ce -> dml) first:
     # embedding and table jobs fill the other slot, not the end of the run
     priority: 10
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
     resources:
         gpu=1,
     params:
