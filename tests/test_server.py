@@ -77,6 +77,12 @@ def _png(array, mode=None) -> bytes:
     return buf.getvalue()
 
 
+def _bomb() -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (10_000, 10_000)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def test_bad_uploads_get_a_message_and_the_server_keeps_answering(tiny_run, engine, client):
     _, film = _film(tiny_run, engine)
     good = film.read_bytes()
@@ -86,6 +92,7 @@ def test_bad_uploads_get_a_message_and_the_server_keeps_answering(tiny_run, engi
         (_png(np.zeros((20, 30), np.uint8)), "tiny.png", 400, "30 x 20 px: at least 64 px"),
         (b"", "empty.jpg", 400, "empty file"),
         (b"\0" * (MAX_UPLOAD_BYTES + 1), "huge.jpg", 413, "larger than 64 MB"),
+        (_bomb(), "bomb.png", 400, "exceeds limit"),  # 10,000 x 10,000 px in 100 kB
     ]
     for data, name, status, message in cases:
         resp = _post(client, data, name)
@@ -150,7 +157,17 @@ def served(engine):
 def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
     """Headless Chromium uploads a film and a broken file through the page."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    def submit():
+        """Click the button and wait for the answer page (not the old one) to load."""
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.ID, "submit").click()
+        WebDriverWait(browser, 120).until(ec.staleness_of(old))
+        WebDriverWait(browser, 120).until(
+            lambda b: b.execute_script("return document.readyState") == "complete"
+        )
 
     image_id, film = _film(tiny_run, engine, n=1)
     broken = tmp_path / "broken.jpg"
@@ -165,7 +182,7 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
         Select(browser.find_element(By.ID, "condition")).select_by_value("effusion")
         browser.find_element(By.ID, "k").clear()
         browser.find_element(By.ID, "k").send_keys("4")
-        browser.find_element(By.ID, "submit").click()
+        submit()
         cells = browser.find_elements(By.CSS_SELECTOR, "#neighbours td.image_id")
         shown = [c.text for c in cells]
         results, _ = engine.query([film], "att", 4, "effusion")
@@ -178,7 +195,7 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
         if os.environ.get("CXR_SCREENSHOT"):  # a picture of the page, e.g. for the README
             browser.save_screenshot(os.environ["CXR_SCREENSHOT"])
         browser.find_element(By.ID, "film").send_keys(str(broken))
-        browser.find_element(By.ID, "submit").click()
+        submit()
         error = browser.find_element(By.ID, "error").text
         assert "cannot be read as a film" in error and "truncated" in error
     finally:

@@ -19,6 +19,7 @@ import io
 import logging
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,10 @@ def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SH
 def check_upload(path: Path) -> list[str]:
     """Notes for a readable film; ``InputError`` with the reason for one that is not."""
     try:
-        with Image.open(path) as im:
-            mode, (w, h) = im.mode, im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a decompression bomb is named by the decode
+            with Image.open(path) as im:
+                mode, (w, h) = im.mode, im.size
     except Exception:  # PIL raises many kinds; the decode below names the reason
         mode, w, h = None, None, None
     try:
