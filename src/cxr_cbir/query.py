@@ -187,12 +187,10 @@ class QueryEngine:
             )
         return self._cache
 
-    def search(self, images, overlays, scope: str, model: str, k: int, vectors=None):
-        """One ``QueryResult`` per preprocessed film (``vectors``: already embedded)."""
-        if k < 1:
-            raise InputError(f"-k {k}: must be at least 1")
-        if vectors is None:
-            vectors, overlays = self.embed(images, scope, model)
+    def search(self, images: np.ndarray, scope: str, model: str, k: int) -> list[QueryResult]:
+        """One ``QueryResult`` per preprocessed film: embedded, searched, with the
+        neighbours' table, cached images and overlays."""
+        vectors, overlays = self.embed(images, scope, model)
         index, table = self.index(scope, model)
         dist, ids = index.search(vectors, k)
         results = []
@@ -221,7 +219,7 @@ class QueryEngine:
             raise InputError(f"-k {k}: must be at least 1")
         films = [Path(f) for f in films]
         images, failed = self.preprocess(films)
-        results = self.search(images, None, scope, model, k) if len(images) else []
+        results = self.search(images, scope, model, k) if len(images) else []
         return results, {films[i]: reason for i, reason in failed.items()}
 
     def neighbour_overlays(self, scope: str, model: str, ids, images):
@@ -244,23 +242,6 @@ class QueryEngine:
 
 def _trained(out: Path, scope: str) -> set[str]:
     return {p.parent.name for p in (out / "models" / scope).glob("*/model.pt")}
-
-
-def run_query(
-    film: str | Path,
-    run: str,
-    model: str,
-    k: int = 4,
-    condition: str | None = None,
-    workdir: str | Path = ".",
-    backend: str = "auto",
-) -> QueryResult:
-    """Top-``k`` neighbours of one ``film`` in the run's index of ``model``."""
-    engine = QueryEngine(run, workdir, backend)
-    results, failed = engine.query([film], model, k, condition)
-    for path, reason in failed.items():
-        raise InputError(f"{path}: {reason}")
-    return results[0]
 
 
 def format_table(result: QueryResult) -> str:

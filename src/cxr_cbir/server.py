@@ -78,24 +78,17 @@ def check_upload(path: Path) -> list[str]:
     return notes
 
 
-def _test_films(engine: QueryEngine) -> dict[str, list[str]]:
-    """{scope: its index's test-split films, sorted} (the 'pick a film' list)."""
-    films = {}
+def _index_films(engine: QueryEngine) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """({scope: its index's test-split films, sorted} for the 'pick a film' list,
+    {image id: archive path} of every indexed film), read once when the app starts."""
+    test, paths = {}, {}
     for path in sorted((engine.out / "index").glob("*/*.parquet")):
         table = pd.read_parquet(path)
+        paths.update(zip(table["image_id"], table["path"], strict=True))
         if "split" in table:  # the metric index of a run may have no split column
             ids = table.loc[table["split"] == "test", "image_id"]
-            films.setdefault(path.parent.name, set()).update(ids)
-    return {scope: sorted(ids) for scope, ids in films.items() if ids}
-
-
-def _film_path(engine: QueryEngine, image_id: str) -> Path:
-    for path in sorted((engine.out / "index").glob("*/*.parquet")):
-        table = pd.read_parquet(path, columns=["image_id", "path"]).set_index("image_id")
-        if image_id in table.index:
-            root = engine.workdir / engine.settings["root"]
-            return safe_join(root, table.loc[image_id, "path"], where=f"image {image_id}")
-    raise InputError(f"test film {image_id!r} is not in the run's indexes")
+            test.setdefault(path.parent.name, set()).update(ids)
+    return {scope: sorted(ids) for scope, ids in test.items() if ids}, paths
 
 
 def _shown(value) -> str:
@@ -132,7 +125,14 @@ def create_app(engine: QueryEngine) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     lock = threading.Lock()
-    test_films = _test_films(engine)
+    test_films, film_paths = _index_films(engine)
+
+    def film_path(image_id: str) -> Path:
+        if image_id not in film_paths:
+            raise InputError(f"test film {image_id!r} is not in the run's indexes")
+        root = engine.workdir / engine.settings["root"]
+        return safe_join(root, film_paths[image_id], where=f"image {image_id}")
+
     models = engine.models()
     conditions = engine.settings["conditions"]
     default = {"model": models[0], "condition": conditions[0], "k": 4, "test_film": ""}
@@ -188,7 +188,7 @@ def create_app(engine: QueryEngine) -> Flask:
                 elif chosen["test_film"]:
                     name, film, notes = (
                         chosen["test_film"],
-                        _film_path(engine, chosen["test_film"]),
+                        film_path(chosen["test_film"]),
                         [],
                     )
                 else:

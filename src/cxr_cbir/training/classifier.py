@@ -50,7 +50,6 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2 * counts), dtype=torch.float32)
 
 
-@torch.inference_mode()
 def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     """The probability cut that maximises F1 on (validation) ``labels``.
 
