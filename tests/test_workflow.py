@@ -148,13 +148,15 @@ MODEL_JOBS = {
 # what reruns once any catalogue ranking changes: scores, intervals, verdicts, report
 SCORING_JOBS = {"ndcg": 1, "ndcg_plot": 1, "ndcg_stats": 1, "verdicts": 1, "report": 1, "all": 1}
 RETRIEVAL_JOBS = {"rank_ssim": 2, "topk_panel": 2} | SCORING_JOBS
+# the masked cache: scattered over the tiny config's 2 segmentation shards, gathered
+LUNG_CACHE_JOBS = {"lung_mask_shard": 2, "lung_mask_gather": 1}
 
 
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
         ("none", MODEL_JOBS | RETRIEVAL_JOBS),
-        ("crop", {"lung_mask_cache": 1} | MODEL_JOBS | RETRIEVAL_JOBS),
+        ("crop", LUNG_CACHE_JOBS | MODEL_JOBS | RETRIEVAL_JOBS),
     ],
 )
 def test_lung_mask_switch_reruns_only_its_dependants(tiny_run, tmp_path, mode, expected):
@@ -171,8 +173,8 @@ def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):
         tiny_run / "tiny.yaml", tmp_path / "c.yaml", segmentation__members=members
     )
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
-    seg = {"seg_train": 1, "seg_apply": 1, "seg_evaluate": 1, "lung_mask_cache": 1}
-    assert jobs == seg | MODEL_JOBS | RETRIEVAL_JOBS
+    seg = {"seg_train": 1, "seg_apply": 2, "seg_gather": 1, "seg_evaluate": 1}
+    assert jobs == seg | LUNG_CACHE_JOBS | MODEL_JOBS | RETRIEVAL_JOBS
 
 
 def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run, tmp_path):

@@ -1,22 +1,25 @@
 """One preprocessing path: a film file -> the (S, S) uint8 image the run's cache holds.
 
 The workflow runs it in stages (``cache_shard`` decodes, ``seg_apply`` segments,
-``lung_mask_cache`` crops and masks), the query CLI and the web server run it whole, on
-a batch of films; every one of them calls the methods of one ``FilmPreprocessing``
+``lung_mask_shard`` crops and masks), the query CLI and the web server run it whole, on
+a batch of films (``segmentation.apply.preprocess_films``); every one of them calls
+the methods of one ``FilmPreprocessing``
 built from the run's settings, so an archive film queried later is exactly the film its
 archive vector was computed from:
 
 1. ``plain``: decode to grey (JPEG drafted), resize to the run's image size; this is
    the cache when the run uses no lung mask.
-2. ``segmentation_input``: the same decode at the segmentation ensemble's size;
-   ``lung_masks``: the ensemble's cleaned masks of a batch of those.
+2. ``segmentation_input``: the same decode at the segmentation ensemble's size; the
+   ensemble's cleaned masks of a batch of those come from
+   ``segmentation.inference.segment`` (torch stays out of this module, so that the data
+   rules' env needs none).
 3. ``apply_mask``: decode at twice the image size, crop and/or mask to the lungs
    (``lung_mask`` mode), resize; a film where no lung was found keeps its full image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,30 +73,7 @@ class FilmPreprocessing:
         """Step 2a: the film as the segmentation ensemble sees it."""
         return load_resized(path, self._size("seg_size"))
 
-    def lung_masks(self, models: Sequence, inputs: np.ndarray, device) -> np.ndarray:
-        """Step 2b: (N, s, s) bool masks of the ensemble ``models`` for ``inputs``."""
-        from .segmentation.inference import segment
-
-        return segment(models, inputs, self.threshold, device)
-
     def apply_mask(self, path: str | Path, mask: np.ndarray) -> np.ndarray:
         """Step 3: the film cropped/masked to ``mask`` and resized (what the cache holds)."""
         size = self._size("image_size")
         return apply_mode(load_gray(path, 2 * size), mask, self.lung_mask, size)
-
-    def films(
-        self, paths: Sequence[str | Path], models: Sequence = (), device="cpu"
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The whole path for a batch of films: (images (N, S, S) uint8, masks or None).
-
-        ``models``: the loaded segmentation members (needed when the run segments).
-        Raises ``imaging.UnreadableImage`` for the first film that cannot be decoded.
-        """
-        if not self.segments:
-            return np.stack([self.plain(p) for p in paths]), None
-        if not models:
-            raise ValueError(f"lung_mask {self.lung_mask!r}: the segmentation members are needed")
-        masks = self.lung_masks(
-            models, np.stack([self.segmentation_input(p) for p in paths]), device
-        )
-        return np.stack([self.apply_mask(p, m) for p, m in zip(paths, masks, strict=True)]), masks

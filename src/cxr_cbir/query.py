@@ -22,6 +22,8 @@ from .errors import InputError
 from .imaging import UnreadableImage
 from .index import EmbeddingIndex
 from .preprocessing import FilmPreprocessing
+from .segmentation.apply import preprocess_films
+from .segmentation.inference import load_members
 from .torch_utils import pick_device
 
 
@@ -97,8 +99,6 @@ class QueryEngine:
         if self._members is None:
             self._members = []
             if self.preprocessing.segments:
-                from .segmentation.inference import load_members
-
                 seg = self.settings["segmentation"]
                 paths = {
                     name: _require(self.workdir / m["model"], f"segmentation member {name}")
@@ -117,8 +117,8 @@ class QueryEngine:
                 size = self.preprocessing.image_size
                 return np.zeros((0, size, size), np.uint8), failed
             try:
-                images, _ = self.preprocessing.films(
-                    [films[i] for i in readable], self.members(), self.device
+                images, _ = preprocess_films(
+                    self.preprocessing, [films[i] for i in readable], self.members(), self.device
                 )
             except UnreadableImage as exc:  # drop that film, keep the others
                 bad = next(i for i in readable if str(films[i]) == exc.path)

@@ -48,3 +48,37 @@ def gather_arrays(paths: list[str], expected_ids=None) -> dict[str, np.ndarray]:
                 f"{len(want)} expected in order; rerun the shard jobs"
             )
     return out
+
+
+def gather_images(paths: list[str], expected_ids, out_npy: str, key: str = "images") -> int:
+    """Write the ``key`` arrays of the shard files, in order, into one .npy (atomically,
+    through a memory map: the whole array is never held in memory twice); the shards'
+    ids must be ``expected_ids`` in order. Returns the number of rows written."""
+    want = np.asarray(expected_ids, dtype=str)
+    got = []
+    shapes = []
+    for path in paths:
+        with np.load(path) as z:
+            got.append(z["ids"].astype(str))
+            shapes.append(z[key].shape)
+    got = np.concatenate(got) if got else np.zeros(0, str)
+    if len(got) != len(want) or not (got == want).all():
+        raise InputError(
+            f"shards {paths[0] if paths else '-'} .. hold {len(got)} ids that do not match "
+            f"the {len(want)} expected in order; rerun the shard jobs"
+        )
+    size = next((s[1:] for s in shapes if s[0]), shapes[0][1:] if shapes else (0, 0))
+
+    def _write(tmp: str) -> None:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(want), *size))
+        pos = 0
+        for path in paths:
+            with np.load(path) as z:
+                part = z[key]
+            arr[pos : pos + len(part)] = part
+            pos += len(part)
+        arr.flush()
+        del arr
+
+    atomic_path(out_npy, _write)
+    return len(want)

@@ -12,6 +12,8 @@ rule catalogues:
         f"{OUT}/catalogues/{{study}}/expert_rankings.csv",
     log:
         f"{OUT}/logs/catalogues_{{study}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/catalogues_{{study}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:

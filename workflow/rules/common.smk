@@ -34,6 +34,8 @@ PKG = SRC / "cxr_cbir"
 
 SEG = config.get("segmentation") or {}
 SEG_MEMBERS = list(SEG.get("members", {}))
+# lung-mask inference and masked-cache jobs (scatter/gather over the cache index)
+SEG_SHARDS = list(range(SEG.get("shards") or config["preprocess"]["shards"]))
 LUNG_MASK = config.get("lung_mask", "none")
 # The cache every retrieval method and SSIM reads: masked by the lung ensemble or not.
 CACHE_DIR = f"{OUT}/cache" if LUNG_MASK == "none" else f"{OUT}/cache/lung-{LUNG_MASK}"

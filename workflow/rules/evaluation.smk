@@ -21,6 +21,8 @@ rule ndcg:
         ),
     log:
         f"{OUT}/logs/ndcg.log",
+    benchmark:
+        f"{OUT}/benchmarks/ndcg.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -44,6 +46,8 @@ rule ndcg_plot:
         ),
     log:
         f"{OUT}/logs/ndcg_plot.log",
+    benchmark:
+        f"{OUT}/benchmarks/ndcg_plot.tsv"
     conda:
         "../../envs/data.yaml"
     script:
@@ -67,6 +71,8 @@ rule topk_panel:
         ),
     log:
         f"{OUT}/logs/topk_panel_{{study}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/topk_panel_{{study}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -96,6 +102,8 @@ rule ndcg_stats:
         ),
     log:
         f"{OUT}/logs/ndcg_stats.log",
+    benchmark:
+        f"{OUT}/benchmarks/ndcg_stats.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -116,6 +124,8 @@ rule verdicts:
         ),
     log:
         f"{OUT}/logs/verdicts.log",
+    benchmark:
+        f"{OUT}/benchmarks/verdicts.tsv"
     conda:
         "../../envs/data.yaml"
     params:

@@ -11,6 +11,8 @@ rule embedding_index:
         table=f"{OUT}/index/{{scope}}/{{method}}.parquet",
     log:
         f"{OUT}/logs/index_{{scope}}_{{method}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/index_{{scope}}_{{method}}.tsv"
     wildcard_constraints:
         scope="|".join([*CONDITIONS, "metric"]),
         method="|".join(EMBEDDING_METHODS) or "none",
@@ -30,6 +32,8 @@ rule query_settings:
         f"{OUT}/index/settings.json",
     log:
         f"{OUT}/logs/query_settings.log",
+    benchmark:
+        f"{OUT}/benchmarks/query_settings.tsv"
     conda:
         "../../envs/data.yaml"
     params:

@@ -10,6 +10,8 @@ rule metric_cohort:
         f"{OUT}/data/metric/labels.parquet",
     log:
         f"{OUT}/logs/metric_cohort.log",
+    benchmark:
+        f"{OUT}/benchmarks/metric_cohort.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -108,6 +110,8 @@ rule embed_metric:
         f"{OUT}/embeddings/metric/{{mlmodel}}.npz",
     log:
         f"{OUT}/logs/embed_metric_{{mlmodel}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/embed_metric_{{mlmodel}}.tsv"
     wildcard_constraints:
         mlmodel="dml|ce",
     conda:
@@ -152,6 +156,8 @@ rule retrieval_eval:
         per_query=f"{OUT}/retrieval/per_query.csv",
     log:
         f"{OUT}/logs/retrieval_eval.log",
+    benchmark:
+        f"{OUT}/benchmarks/retrieval_eval.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -179,6 +185,8 @@ rule attention_gallery:
         ),
     log:
         f"{OUT}/logs/attention_gallery.log",
+    benchmark:
+        f"{OUT}/benchmarks/attention_gallery.tsv"
     conda:
         "../../envs/torch.yaml"
     resources:
@@ -214,6 +222,8 @@ rule prognosis:
         predictions=f"{OUT}/prognosis/predictions.csv",
     log:
         f"{OUT}/logs/prognosis.log",
+    benchmark:
+        f"{OUT}/benchmarks/prognosis.tsv"
     conda:
         "../../envs/data.yaml"
     params:

@@ -85,6 +85,8 @@ rule saliency:
         ),
     log:
         f"{OUT}/logs/saliency_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/saliency_{{condition}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -130,6 +132,8 @@ rule embed:
         f"{OUT}/embeddings/{{condition}}/{{method}}.npz",
     log:
         f"{OUT}/logs/embed_{{condition}}_{{method}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/embed_{{condition}}_{{method}}.tsv"
     wildcard_constraints:
         method="cnn|ig|att|cnn_ig",
     conda:
@@ -147,6 +151,8 @@ rule rank_embedding:
         f"{OUT}/rankings/{{study}}/{{method}}.csv",
     log:
         f"{OUT}/logs/rank_{{study}}_{{method}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/rank_{{study}}_{{method}}.tsv"
     wildcard_constraints:
         method="|".join(EMBEDDING_METHODS),
     conda:
@@ -180,6 +186,8 @@ rule classification_report:
         ),
     log:
         f"{OUT}/logs/classification_report.log",
+    benchmark:
+        f"{OUT}/benchmarks/classification_report.tsv"
     conda:
         "../../envs/data.yaml"
     params:

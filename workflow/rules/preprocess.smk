@@ -11,6 +11,8 @@ rule manifest:
         f"{OUT}/data/manifest.parquet",
     log:
         f"{OUT}/logs/manifest.log",
+    benchmark:
+        f"{OUT}/benchmarks/manifest.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -30,6 +32,8 @@ rule split:
         f"{OUT}/data/split.parquet",
     log:
         f"{OUT}/logs/split.log",
+    benchmark:
+        f"{OUT}/benchmarks/split.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -47,6 +51,8 @@ rule view_filter:
         f"{OUT}/data/{{condition}}/views.parquet",
     log:
         f"{OUT}/logs/view_filter_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/view_filter_{{condition}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -63,6 +69,8 @@ rule label_filter:
         f"{OUT}/data/{{condition}}/labels.parquet",
     log:
         f"{OUT}/logs/label_filter_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/label_filter_{{condition}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -78,6 +86,8 @@ rule cache_list:
         f"{OUT}/cache/images.parquet",
     log:
         f"{OUT}/logs/cache_list.log",
+    benchmark:
+        f"{OUT}/benchmarks/cache_list.tsv"
     conda:
         "../../envs/data.yaml"
     script:
@@ -121,6 +131,8 @@ rule cache_gather:
         ),
     log:
         f"{OUT}/logs/cache_gather.log",
+    benchmark:
+        f"{OUT}/benchmarks/cache_gather.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -139,6 +151,8 @@ rule cohort:
         f"{OUT}/data/{{condition}}/cohort.parquet",
     log:
         f"{OUT}/logs/cohort_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/cohort_{{condition}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -160,6 +174,8 @@ rule counts:
         ),
     log:
         f"{OUT}/logs/counts.log",
+    benchmark:
+        f"{OUT}/benchmarks/counts.tsv"
     conda:
         "../../envs/data.yaml"
     params:

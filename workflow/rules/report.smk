@@ -14,6 +14,8 @@ rule report:
         f"{OUT}/report.html",
     log:
         f"{OUT}/logs/report.log",
+    benchmark:
+        f"{OUT}/benchmarks/report.tsv"
     conda:
         "../../envs/data.yaml"
     params:

@@ -12,6 +12,8 @@ rule seg_pairs:
         rejected=f"{OUT}/segmentation/rejected_pairs.csv",
     log:
         f"{OUT}/logs/seg_pairs.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_pairs.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -77,6 +79,8 @@ rule seg_evaluate:
         ),
     log:
         f"{OUT}/logs/seg_evaluate.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_evaluate.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -95,16 +99,12 @@ rule seg_apply:
         ),
         code=package_code("seg_apply.py"),
     output:
-        masks=f"{OUT}/segmentation/retrieval_masks.npz",
-        no_lung=report(
-            f"{OUT}/segmentation/no_lung.csv",
-            caption="../report/seg_no_lung.rst",
-            category="Segmentation",
-        ),
+        masks=f"{OUT}/segmentation/masks/{{shard}}.npz",
+        no_lung=f"{OUT}/segmentation/masks/{{shard}}.no_lung.csv",
     log:
-        f"{OUT}/logs/seg_apply.log",
+        f"{OUT}/logs/seg_apply_{{shard}}.log",
     benchmark:
-        f"{OUT}/benchmarks/seg_apply.tsv"
+        f"{OUT}/benchmarks/seg_apply_{{shard}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: config.get("threads", 2)
@@ -115,16 +115,65 @@ rule seg_apply:
         members={m: seg_member(m) for m in SEG_MEMBERS},
         size=config.get("segmentation", {}).get("image_size"),
         threshold=config.get("segmentation", {}).get("threshold", 0.5),
+        n_shards=len(SEG_SHARDS),
     script:
         "../scripts/seg_apply.py"
 
 
-rule lung_mask_cache:
+rule seg_gather:
+    input:
+        index=f"{OUT}/cache/index.parquet",
+        no_lung=expand(
+            f"{OUT}/segmentation/masks/{{shard}}.no_lung.csv", shard=SEG_SHARDS
+        ),
+        code=package_code("seg_gather.py"),
+    output:
+        no_lung=report(
+            f"{OUT}/segmentation/no_lung.csv",
+            caption="../report/seg_no_lung.rst",
+            category="Segmentation",
+        ),
+    log:
+        f"{OUT}/logs/seg_gather.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_gather.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/seg_gather.py"
+
+
+rule lung_mask_shard:
     input:
         images=f"{OUT}/cache/images.parquet",
         index=f"{OUT}/cache/index.parquet",
-        masks=f"{OUT}/segmentation/retrieval_masks.npz",
-        code=package_code("lung_mask_cache.py"),
+        masks=f"{OUT}/segmentation/masks/{{shard}}.npz",
+        code=package_code("lung_mask_shard.py"),
+    output:
+        f"{OUT}/cache/lung-{{mode}}/shards/{{shard}}.npz",
+    log:
+        f"{OUT}/logs/lung_mask_shard_{{mode}}_{{shard}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/lung_mask_shard_{{mode}}_{{shard}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        root=ROOT,
+        size=config["preprocess"]["image_size"],
+        n_shards=len(SEG_SHARDS),
+    script:
+        "../scripts/lung_mask_shard.py"
+
+
+rule lung_mask_gather:
+    input:
+        images=f"{OUT}/cache/images.parquet",
+        index=f"{OUT}/cache/index.parquet",
+        shards=expand(
+            f"{OUT}/cache/lung-{{{{mode}}}}/shards/{{shard}}.npz", shard=SEG_SHARDS
+        ),
+        masks=expand(f"{OUT}/segmentation/masks/{{shard}}.npz", shard=SEG_SHARDS),
+        code=package_code("lung_mask_gather.py"),
     output:
         images=f"{OUT}/cache/lung-{{mode}}/images.npy",
         index=f"{OUT}/cache/lung-{{mode}}/index.parquet",
@@ -134,11 +183,13 @@ rule lung_mask_cache:
             category="Segmentation",
         ),
     log:
-        f"{OUT}/logs/lung_mask_cache_{{mode}}.log",
+        f"{OUT}/logs/lung_mask_gather_{{mode}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/lung_mask_gather_{{mode}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:
         root=ROOT,
         size=config["preprocess"]["image_size"],
     script:
-        "../scripts/lung_mask_cache.py"
+        "../scripts/lung_mask_gather.py"

@@ -27,6 +27,8 @@ rule rank_random:
         f"{OUT}/rankings/{{study}}/random.csv",
     log:
         f"{OUT}/logs/rank_random_{{study}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/rank_random_{{study}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:

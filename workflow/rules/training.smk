@@ -19,6 +19,8 @@ rule learning_curves:
         ),
     log:
         f"{OUT}/logs/learning_curves.log",
+    benchmark:
+        f"{OUT}/benchmarks/learning_curves.tsv"
     conda:
         "../../envs/data.yaml"
     script:

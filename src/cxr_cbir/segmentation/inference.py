@@ -1,9 +1,10 @@
 """Lung-segmentation inference: member probabilities and the ensemble's cleaned masks.
 
-One path for the workflow (``seg_apply``), the members' validation and the query CLI,
-so that a film is segmented the same way wherever it is segmented. Channels-last
-tensors: 1.25x the images/s of the default layout for the five smp members at 64 px on
-this CPU (5 x 160 films, 2 threads: 7.4 s -> 5.8 s).
+One path for the workflow (``seg_apply``), the members' validation and the query CLI
+(both through ``segmentation.apply``), so that a film is segmented the same way wherever
+it is segmented. Channels-last tensors: 1.25x the
+images/s of the default layout for the five smp members at 64 px on this CPU (5 x 160
+films, 2 threads: 7.4 s -> 5.8 s).
 """
 
 from __future__ import annotations

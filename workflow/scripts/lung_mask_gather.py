@@ -1,0 +1,36 @@
+"""Gather the masked shards into the retrieval cache (cache order), with example figures."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.figures import lung_mask_examples
+from cxr_cbir.io_utils import safe_join, write_parquet
+from cxr_cbir.preprocessing import FilmPreprocessing
+from cxr_cbir.shards import gather_images
+
+log = runlog.setup(snakemake.log[0])
+mode = snakemake.wildcards.mode
+index = pd.read_parquet(snakemake.input.index)
+n = gather_images(list(snakemake.input.shards), index["image_id"], snakemake.output.images)
+log.info("applied %s to %d films (%d shards)", mode, n, len(snakemake.input.shards))
+write_parquet(index, snakemake.output.index)
+
+# the first films of the cache (first shards), before (with the ensemble's outline) and after
+shown, masks = [], []
+for path in snakemake.input.masks:
+    with np.load(path) as seg:
+        shown += seg["ids"].astype(str).tolist()[: 6 - len(shown)]
+        masks += [m.astype(bool) for m in seg["masks"][: 6 - len(masks)]]
+    if len(shown) == 6:
+        break
+paths = pd.read_parquet(snakemake.input.images).set_index("image_id")["path"]
+prep = FilmPreprocessing(image_size=snakemake.params.size)
+after = np.load(snakemake.output.images, mmap_mode="r")[: len(shown)]
+lung_mask_examples(
+    [prep.plain(safe_join(snakemake.params.root, paths[i])) for i in shown],
+    masks,
+    np.asarray(after),
+    mode,
+    snakemake.output.examples,
+)

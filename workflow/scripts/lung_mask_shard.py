@@ -1,0 +1,27 @@
+"""Crop and/or mask one shard of the cached films to their lung masks (scatter)."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.errors import InputError
+from cxr_cbir.lung_shards import mask_shard, shard_films
+from cxr_cbir.preprocessing import FilmPreprocessing
+from cxr_cbir.shards import save_arrays
+
+log = runlog.setup(snakemake.log[0])
+shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
+films = shard_films(
+    pd.read_parquet(snakemake.input.index),
+    pd.read_parquet(snakemake.input.images),
+    shard,
+    n_shards,
+)
+with np.load(snakemake.input.masks) as seg:
+    mask_ids, masks = seg["ids"].astype(str), seg["masks"]
+if mask_ids.tolist() != films["image_id"].astype(str).tolist():
+    raise InputError(f"{snakemake.input.masks}: its films are not shard {shard}'s; rerun seg_apply")
+prep = FilmPreprocessing(image_size=snakemake.params.size, lung_mask=snakemake.wildcards.mode)
+images = mask_shard(films, snakemake.params.root, prep, masks)
+log.info("shard %d of %d: applied %s to %d films", shard, n_shards, prep.lung_mask, len(films))
+save_arrays(snakemake.output[0], ids=mask_ids, images=images)
