@@ -167,3 +167,23 @@ def test_class_emptied_by_filtering_names_condition_split_and_class():
     assert check_classes(ok, "effusion", "Pleural Effusion") == [
         "no negative (0) film left in split 'validate'"
     ]
+
+
+def _replace_in_gz(path: Path, old: str, new: str) -> None:
+    with gzip.open(path, "rt") as fh:
+        text = fh.read()
+    _write_gz(path, text.replace(old, new))
+
+
+@pytest.mark.parametrize("dicom_id", ["../../../../../../etc/passwd", "../../../../../x"])
+def test_mimic_path_escape_fails_naming_row(mimic_root, dicom_id):
+    _replace_in_gz(mimic_root / "mimic-cxr-2.0.0-metadata.csv.gz", "d3,", f"{dicom_id},")
+    with pytest.raises(PathEscapeError, match=r"metadata\.csv\.gz row 4.*outside the data root"):
+        build_manifest("mimic", str(mimic_root))
+
+
+def test_symlinked_files_folder_leading_out_of_the_root_is_refused(mimic_root, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    (mimic_root / "files").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(PathEscapeError, match=r"metadata\.csv\.gz row 2.*outside the data root"):
+        build_manifest("mimic", str(mimic_root))

@@ -105,3 +105,22 @@ def safe_join(root: str | os.PathLike, relative: str, where: str = "") -> Path:
             f"{root_resolved}"
         )
     return candidate
+
+
+def check_inside_root(root: str | os.PathLike, relatives, where) -> None:
+    """``safe_join`` for a whole table of image paths, at MIMIC scale.
+
+    Resolving 377,110 paths one by one took 89 s of the manifest's 109 s; here the
+    string check is vectorised (no absolute path, no ``.``/``..`` or empty component)
+    and only the rows that fail it, and each distinct top-level folder (a symlinked
+    ``files/`` leading out of the root), go through ``safe_join``, which raises naming
+    ``where(i)`` (file and row). A symlink deeper inside the archive is refused when the
+    film is opened: the decode and every later read call ``safe_join`` per film.
+    """
+    rel = pd.Series(list(relatives), dtype=object).astype(str)
+    bad = rel.str.startswith("/") | rel.str.contains(r"(?:^|/)\.{0,2}(?:/|$)", regex=True)
+    for i in np.flatnonzero(bad.to_numpy()):
+        safe_join(root, rel.iloc[i], where=where(int(i)))
+    tops = rel[~bad].str.split("/", n=1).str[0]
+    for i, top in tops.drop_duplicates().items():
+        safe_join(root, top, where=where(int(i)))

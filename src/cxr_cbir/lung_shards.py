@@ -45,3 +45,12 @@ def mask_shard(
     ):
         out[i] = prep.apply_mask(safe_join(root, rel, where=f"image {image_id}"), mask.astype(bool))
     return out
+
+
+def read_shard_films(index_parquet: str, images_parquet: str, shard: int, n_shards: int, log):
+    """``shard_films`` from the cache's index and image list files (a shard job's start)."""
+    films = shard_films(
+        pd.read_parquet(index_parquet), pd.read_parquet(images_parquet), shard, n_shards
+    )
+    log.info("shard %d of %d: %d films", shard, n_shards, len(films))
+    return films

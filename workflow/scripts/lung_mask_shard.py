@@ -1,22 +1,16 @@
 """Crop and/or mask one shard of the cached films to their lung masks (scatter)."""
 
 import numpy as np
-import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.errors import InputError
-from cxr_cbir.lung_shards import mask_shard, shard_films
+from cxr_cbir.lung_shards import mask_shard, read_shard_films
 from cxr_cbir.preprocessing import FilmPreprocessing
 from cxr_cbir.shards import save_arrays
 
 log = runlog.setup(snakemake.log[0])
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
-films = shard_films(
-    pd.read_parquet(snakemake.input.index),
-    pd.read_parquet(snakemake.input.images),
-    shard,
-    n_shards,
-)
+films = read_shard_films(snakemake.input.index, snakemake.input.images, shard, n_shards, log)
 with np.load(snakemake.input.masks) as seg:
     mask_ids, masks = seg["ids"].astype(str), seg["masks"]
 if mask_ids.tolist() != films["image_id"].astype(str).tolist():

@@ -1,10 +1,8 @@
 """Segment one shard of the cached retrieval films with the trained ensemble (scatter)."""
 
-import pandas as pd
-
 from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.lung_shards import shard_films
+from cxr_cbir.lung_shards import read_shard_films
 from cxr_cbir.preprocessing import FilmPreprocessing
 from cxr_cbir.segmentation.apply import segment_shard
 from cxr_cbir.segmentation.inference import load_members
@@ -15,13 +13,7 @@ log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
-films = shard_films(
-    pd.read_parquet(snakemake.input.index),
-    pd.read_parquet(snakemake.input.images),
-    shard,
-    n_shards,
-)
-log.info("shard %d of %d: %d films", shard, n_shards, len(films))
+films = read_shard_films(snakemake.input.index, snakemake.input.images, shard, n_shards, log)
 prep = FilmPreprocessing(seg_size=snakemake.params.size, threshold=snakemake.params.threshold)
 members = snakemake.params.members
 models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io_utils import read_table, safe_join
+from ..io_utils import check_inside_root, read_table, safe_join
 from .labels import check_label_values
 
 REQUIRED = ["file", "patient_id", "view", "split_group", "label_3class", "covid", "pneumonia"]
@@ -45,11 +45,9 @@ def _read_one(root: str, folder: str) -> pd.DataFrame:
         low_memory=False,
     )
     check_label_values(df, ["covid", "pneumonia"], str(source))
-    paths = []
-    for i, f in enumerate(df["file"]):
-        rel = f"{folder}/images/{f}" if folder else f"images/{f}"
-        safe_join(root, rel, where=f"{source} row {i + 2}")
-        paths.append(rel)
+    prefix = f"{folder}/images/" if folder else "images/"
+    paths = (prefix + df["file"].astype(str)).tolist()
+    check_inside_root(root, paths, lambda i: f"{source} row {i + 2}")
     view_raw = df["view_raw"] if "view_raw" in df.columns else df["view"]
     view = df["view"].fillna("").astype(str).str.upper()
     return df.assign(

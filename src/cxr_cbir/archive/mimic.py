@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io_utils import read_table, safe_join
+from ..io_utils import check_inside_root, read_table
 from ..mimic_layout import CHEXPERT_FILE, CHEXPERT_LABELS, METADATA_FILE, SPLIT_FILE
 from .labels import check_label_values
 
@@ -38,11 +38,19 @@ def read_mimic(root: str) -> pd.DataFrame:
             columns=["subject_id", "study_id", "view"], errors="ignore"
         )
         df = df.merge(t, on="dicom_id", how="left")
-    paths = []
-    for i, r in enumerate(df.itertuples(index=False)):
-        rel = f"files/p{r.subject_id[:2]}/p{r.subject_id}/s{r.study_id}/{r.dicom_id}.jpg"
-        safe_join(root, rel, where=f"{rootp / METADATA_FILE} row {i + 2}")
-        paths.append(rel)
+    subject, study = df["subject_id"].astype(str), df["study_id"].astype(str)
+    paths = (
+        "files/p"
+        + subject.str[:2]
+        + "/p"
+        + subject
+        + "/s"
+        + study
+        + "/"
+        + df["dicom_id"].astype(str)
+        + ".jpg"
+    ).tolist()
+    check_inside_root(root, paths, lambda i: f"{rootp / METADATA_FILE} row {i + 2}")
     view_raw = df["ViewPosition"].fillna("").astype(str)
     return df.assign(
         image_id=df["dicom_id"],
