@@ -21,8 +21,9 @@ if "demo" in config:
             f"{OUT}/benchmarks/demo_archive.tsv"
         conda:
             "../../envs/data.yaml"
-        # the first job of the run, alone: it renders on every core
-        threads: workflow.cores
+        # the first job of the run, alone: it renders on every core (on a cluster,
+        # where --cores is unset, on `threads`)
+        threads: workflow.resource_settings.cores or config.get("threads", 2)
         params:
             seed=config["seed"],
             demo=config["demo"],
