@@ -50,8 +50,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs
 
 ## make test-slurm: the tiny config through SLURM on a single-node localhost cluster
-## (needs root and apt; installs slurm-wlm + munge; about 17 min on 2 cores: the
-## local tiny run it compares with, ~5 min, then the SLURM run, ~11 min)
+## (needs root and apt; installs slurm-wlm + munge; about 25 min on 2 cores: the
+## local tiny run it compares with, ~5 min, then the SLURM run, ~19 min)
 test-slurm: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,slurm]'
 	CXR_RUN_SLURM=1 $(BIN)/python -m pytest -q -rs -s tests/test_slurm.py
