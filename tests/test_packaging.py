@@ -19,7 +19,7 @@ import yaml
 from conftest import REPO, TINY, planned_jobs, run_snakemake
 
 from cxr_cbir.archive.mimic import read_mimic
-from cxr_cbir.conda_envs import env_packages, local_paths, rule_envs, unsatisfied
+from cxr_cbir.conda_envs import env_packages, local_paths, rule_blocks, rule_envs, unsatisfied
 from cxr_cbir.demo.mimic_scale import write_mimic_metadata
 from cxr_cbir.errors import InputError
 from cxr_cbir.report_job import CONFIG_PREFIX, write_report
@@ -29,13 +29,7 @@ PKG = REPO / "src" / "cxr_cbir"
 
 
 def _rule_blocks() -> dict[str, str]:
-    blocks = {}
-    for smk in sorted(RULES.glob("*.smk")):
-        for block in re.split(r"\n(?=\s*rule \w+:)", smk.read_text()):
-            m = re.match(r"\s*rule (\w+):", block)
-            if m:
-                blocks[m.group(1)] = block
-    return blocks
+    return {name: block for name, (_, block) in rule_blocks(RULES).items()}
 
 
 def _local_rules() -> set[str]:

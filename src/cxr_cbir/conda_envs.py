@@ -50,23 +50,31 @@ class RuleEnv:
     script: Path
 
 
+def rule_blocks(rules_dir: Path) -> dict[str, tuple[Path, str]]:
+    """rule name -> (its .smk file, the text of its definition), for every rule."""
+    blocks = {}
+    for smk in sorted(Path(rules_dir).glob("*.smk")):
+        for block in re.split(r"\n(?=\s*rule \w+:)", smk.read_text()):
+            name = re.match(r"\s*rule (\w+):", block)
+            if name:
+                blocks[name.group(1)] = (smk, block)
+    return blocks
+
+
 def rule_envs(rules_dir: Path) -> list[RuleEnv]:
     """Every rule with a ``conda:`` env and a ``script:``, from the .smk files."""
     found = []
-    for smk in sorted(Path(rules_dir).glob("*.smk")):
-        text = smk.read_text()
-        for block in re.split(r"\n(?=\s*rule \w+:)", text):
-            name = re.match(r"\s*rule (\w+):", block)
-            env = re.search(r'\n\s+conda:\n\s+"([^"]+)"', block)
-            script = re.search(r'\n\s+script:\n\s+"([^"]+)"', block)
-            if name and env and script:
-                found.append(
-                    RuleEnv(
-                        name.group(1),
-                        (smk.parent / env.group(1)).resolve(),
-                        (smk.parent / script.group(1)).resolve(),
-                    )
+    for rule, (smk, block) in rule_blocks(rules_dir).items():
+        env = re.search(r'\n\s+conda:\n\s+"([^"]+)"', block)
+        script = re.search(r'\n\s+script:\n\s+"([^"]+)"', block)
+        if env and script:
+            found.append(
+                RuleEnv(
+                    rule,
+                    (smk.parent / env.group(1)).resolve(),
+                    (smk.parent / script.group(1)).resolve(),
                 )
+            )
     return found
 
 

@@ -6,7 +6,7 @@ contiguous shard of the cache index (``shards.shard_slice``) with the ensemble
 ``lung_mask_shard`` crops/masks the same shard's films with those masks, and the gather
 steps put the shards back in cache order. Every film is handled on its own (eval-mode
 networks, per-film masking), so the shard count changes how work is spread over jobs,
-not the result (tested for 1 vs 3 shards).
+not the result (tested for 1, 3 and 5 shards).
 """
 
 from __future__ import annotations

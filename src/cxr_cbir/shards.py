@@ -40,45 +40,47 @@ def gather_arrays(paths: list[str], expected_ids=None) -> dict[str, np.ndarray]:
                 parts.setdefault(key, []).append(z[key])
     out = {k: np.concatenate(v) for k, v in parts.items()}
     if expected_ids is not None:
-        got = out.get("ids", np.zeros(0, str)).astype(str)
-        want = np.asarray(expected_ids, dtype=str)
-        if len(got) != len(want) or not (got == want).all():
-            raise InputError(
-                f"shards {paths[0]} .. hold {len(got)} ids that do not match the "
-                f"{len(want)} expected in order; rerun the shard jobs"
-            )
+        _check_ids(out.get("ids", np.zeros(0, str)), expected_ids, paths)
     return out
 
 
-def gather_images(paths: list[str], expected_ids, out_npy: str, key: str = "images") -> int:
-    """Write the ``key`` arrays of the shard files, in order, into one .npy (atomically,
-    through a memory map: the whole array is never held in memory twice); the shards'
-    ids must be ``expected_ids`` in order. Returns the number of rows written."""
-    want = np.asarray(expected_ids, dtype=str)
-    got = []
-    shapes = []
-    for path in paths:
-        with np.load(path) as z:
-            got.append(z["ids"].astype(str))
-            shapes.append(z[key].shape)
-    got = np.concatenate(got) if got else np.zeros(0, str)
+def _check_ids(got, expected_ids, paths: list[str]) -> None:
+    """The shards, in order, must hold exactly ``expected_ids``."""
+    got, want = np.asarray(got).astype(str), np.asarray(expected_ids, dtype=str)
     if len(got) != len(want) or not (got == want).all():
         raise InputError(
             f"shards {paths[0] if paths else '-'} .. hold {len(got)} ids that do not match "
             f"the {len(want)} expected in order; rerun the shard jobs"
         )
-    size = next((s[1:] for s in shapes if s[0]), shapes[0][1:] if shapes else (0, 0))
+
+
+def gather_images(paths: list[str], expected_ids, out_npy: str, key: str = "images") -> int:
+    """Write the ``key`` arrays of the shard files, in order, into one .npy (atomically,
+    through a memory map: the whole array is never held in memory, and each shard's
+    images are read once); the shards' ids must be ``expected_ids`` in order. Returns
+    the number of rows written."""
+    ids = []
+    for path in paths:
+        with np.load(path) as z:
+            ids.append(z["ids"])
+    _check_ids(np.concatenate(ids) if ids else np.zeros(0, str), expected_ids, paths)
+    n_rows = len(expected_ids)
 
     def _write(tmp: str) -> None:
-        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(want), *size))
-        pos = 0
+        arr, pos = None, 0
         for path in paths:
             with np.load(path) as z:
                 part = z[key]
-            arr[pos : pos + len(part)] = part
-            pos += len(part)
+            if arr is None and len(part):  # the image size: from the first non-empty shard
+                shape = (n_rows, *part.shape[1:])
+                arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            if len(part):
+                arr[pos : pos + len(part)] = part
+                pos += len(part)
+        if arr is None:
+            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(0, 0, 0))
         arr.flush()
         del arr
 
     atomic_path(out_npy, _write)
-    return len(want)
+    return n_rows

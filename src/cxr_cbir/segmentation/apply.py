@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..io_utils import safe_join
+from ..lung_shards import NO_LUNG_COLUMNS
 from ..preprocessing import FilmPreprocessing
 from .inference import segment
 
@@ -66,4 +67,4 @@ def segment_shard(
                     log.warning("no lung found in %s: the full image is kept", ids[start + j])
                 no_lung.append((ids[start + j], rel[start + j]))
             masks[start + j] = mask
-    return masks, pd.DataFrame(no_lung, columns=["image_id", "path"])
+    return masks, pd.DataFrame(no_lung, columns=NO_LUNG_COLUMNS)
