@@ -123,7 +123,15 @@ def expert_rankings_input(wildcards):
 
 
 def seg_member(name):
-    return dict(SEG["members"][name])
+    """A member's model spec (what its training and the ensemble read)."""
+    spec = dict(SEG["members"][name])
+    spec.pop("priority", None)
+    return spec
+
+
+def seg_member_priority(wildcards):
+    """Members with a higher `priority` start first (slow members first: fewer idle slots)."""
+    return SEG["members"][wildcards.member].get("priority", 0)
 
 
 def seg_pair_inputs(wildcards):

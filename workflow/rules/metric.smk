@@ -54,6 +54,7 @@ rule train_metric:
                 "embedding_dim",
                 "attention",
                 "iterations",
+                "baseline_iterations",
                 "checkpoint_every",
                 "patience",
                 "schedule",

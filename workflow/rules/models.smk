@@ -87,6 +87,9 @@ rule saliency:
         f"{OUT}/logs/saliency_{{condition}}.log",
     benchmark:
         f"{OUT}/benchmarks/saliency_{{condition}}.tsv"
+    # on the cnn -> saliency -> ig chain: without it the gather waited behind embedding
+    # jobs (make demo at 5a7f613: 95 s and 150 s between shard and gather)
+    priority: 10
     conda:
         "../../envs/data.yaml"
     params:

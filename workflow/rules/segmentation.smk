@@ -37,6 +37,7 @@ rule seg_train:
         f"{OUT}/logs/seg_train_{{member}}.log",
     benchmark:
         f"{OUT}/benchmarks/seg_train_{{member}}.tsv"
+    priority: seg_member_priority
     conda:
         "../../envs/torch.yaml"
     threads: config.get("threads", 2)

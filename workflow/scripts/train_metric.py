@@ -40,7 +40,7 @@ model, history = train_embedding(
     images,
     train["label"].to_numpy(),
     kind=kind,
-    iterations=ml["iterations"],
+    iterations=ml["iterations"] if kind == "dml" else ml["baseline_iterations"] or ml["iterations"],
     lr=ml["lr"] if kind == "dml" else ml["baseline_lr"],
     per_class=ml["per_class"],
     classes_per_batch=ml["classes_per_batch"],
