@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,45 @@ def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
     seg = {"seg_train": 1, "seg_apply": 2, "seg_gather": 1, "seg_evaluate": 1}
     assert jobs == seg | LUNG_CACHE_JOBS | MODEL_JOBS | RETRIEVAL_JOBS
+
+
+def _seg_train_start_order(workdir: Path) -> list[str]:
+    """Members in the order the run that trained them started their seg_train jobs."""
+    for log in sorted((workdir / ".snakemake/log").glob("*.snakemake.log")):
+        text = log.read_text()
+        blocks = text.split("rule seg_train:")[1:]
+        if blocks:
+            return [re.search(r"wildcards: member=(\S+)", b).group(1) for b in blocks]
+    raise AssertionError("no run log with seg_train jobs")
+
+
+def test_member_priority_orders_training_and_reruns_nothing(tiny_run, tmp_path):
+    # tiny.yaml gives unet_b0 priority 1 (Snakemake alone starts fpn_b0, listed second,
+    # first); with one gpu slot the members train one after the other
+    assert _seg_train_start_order(tiny_run) == ["unet_b0", "fpn_b0"]
+    cfg = yaml.safe_load((tiny_run / "tiny.yaml").read_text())
+    members = {
+        name: {k: v for k, v in spec.items() if k != "priority"} | {"priority": 5}
+        for name, spec in cfg["segmentation"]["members"].items()
+    }
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "c.yaml", segmentation__members=members
+    )
+    # scheduling only: no member retrains when priorities change
+    assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == {}
+
+
+def test_baseline_iterations_retrain_only_the_metric_models(tiny_run, tmp_path):
+    out = tiny_run / "results/tiny/models/metric"
+    # tiny.yaml: the ce baseline 2 iterations, the dml network 4
+    assert pd.read_csv(out / "ce/history.csv")["iteration"].max() == 2
+    assert pd.read_csv(out / "dml/history.csv")["iteration"].max() == 4
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "c.yaml", metric_learning__baseline_iterations=4
+    )
+    jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
+    assert jobs["train_metric"] == 2  # ce, and dml which starts from its trunk
+    assert not {"seg_train", "train_classifier", "saliency_shard"} & set(jobs)
 
 
 def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run, tmp_path):
