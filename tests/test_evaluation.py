@@ -228,3 +228,38 @@ def test_rank_auc_equals_sklearn_with_ties_and_is_nan_for_one_class():
     assert rank_auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
     assert rank_auc([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
     assert np.isnan(rank_auc([1, 1, 1], [0.1, 0.2, 0.3]))
+
+
+def _verdicts(rows):
+    cols = ["claim", "condition", "metric", "method", "baseline", "mean_diff", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_verdict_draws_count_holds_over_runs(tmp_path, capsys):
+    from cxr_cbir.cli import main
+    from cxr_cbir.verdict_draws import read_draws, tally
+
+    a = ("learned > random", "effusion", "ndcg@10", "dml", "random")
+    b = ("learned > random", "effusion", "ndcg@10", "cnn", "random")
+    draws = {
+        "s1": [(*a, 0.04, "unresolved"), (*b, 0.12, "holds")],
+        "s2": [(*a, 0.07, "holds"), (*b, 0.09, "holds")],
+        "s3": [(*a, -0.05, "reversed"), (*b, 0.10, "holds")],
+    }
+    for name, rows in draws.items():
+        (tmp_path / name / "evaluation").mkdir(parents=True)
+        _verdicts(rows).to_csv(tmp_path / name / "evaluation/verdicts.csv", index=False)
+    table = tally(read_draws([tmp_path / n for n in draws])).set_index("method")
+    assert table.loc["dml", ["draws", "holds", "unresolved", "reversed"]].tolist() == [3, 1, 1, 1]
+    assert table.loc["cnn", ["holds", "unresolved", "reversed"]].tolist() == [3, 0, 0]
+    assert (table.loc["dml", "min_diff"], table.loc["dml", "max_diff"]) == (-0.05, 0.07)
+    assert table.loc["dml", "not_holding_in"] == f"{tmp_path / 's1'} {tmp_path / 's3'}"
+    assert table.loc["cnn", "not_holding_in"] == ""
+    # the command prints the table and writes it
+    out = tmp_path / "draws.csv"
+    assert main(["draws", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(out)]) == 0
+    assert pd.read_csv(out)["holds"].tolist() == [1, 2]  # dml, cnn in s1 and s2
+    assert "learned > random" in capsys.readouterr().out
+    # a folder without a verdicts table is named, not skipped
+    assert main(["draws", str(tmp_path / "s1"), str(tmp_path / "nope")]) == 2
+    assert f"{tmp_path / 'nope'}/evaluation/verdicts.csv" in capsys.readouterr().err

@@ -3,12 +3,15 @@
     cxr-cbir query FILM [FILM ...] | DIR  --run demo --model ig -k 4 [--condition effusion]
                    [--panel out.png | --panels DIR | --out table.csv]
     cxr-cbir serve --run demo [--host 127.0.0.1] [--port 8765]
+    cxr-cbir draws RESULTS_DIR RESULTS_DIR [...] [--out draws.csv]
 
 Run it from the folder holding ``results/`` (or pass ``--directory``). ``query`` loads
 each model once, embeds the films in batches, prints the top-k neighbours of each film
 with label, distance and the clinical fields the run knows, and writes one PNG panel per
 film with saliency (or attention) overlays, or one CSV of every film's neighbours with
-``--out``. ``serve`` opens a local web page for the same queries (see README).
+``--out``. ``serve`` opens a local web page for the same queries (see README). ``draws``
+counts how often each verdict holds over several runs' ``results/<run>`` folders (seeds
+or variants of one workflow).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     s.add_argument("--threads", type=int, help="torch CPU threads")
+    d = sub.add_parser("draws", help="how often each verdict holds over several runs")
+    d.add_argument("runs", type=Path, nargs="+", metavar="RESULTS_DIR", help="results/<run>")
+    d.add_argument("--out", type=Path, help="write the table as CSV too")
     return parser
 
 
@@ -99,8 +105,27 @@ def _serve(args) -> int:
     return 0
 
 
+def _draws(args) -> int:
+    import pandas as pd
+
+    from .verdict_draws import read_draws, tally
+
+    table = tally(read_draws(args.runs))
+    with pd.option_context("display.width", 200, "display.max_rows", None):
+        print(table.drop(columns="not_holding_in").to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "draws":
+        try:
+            return _draws(args)
+        except InputError as exc:
+            print(f"cxr-cbir: error: {exc}", file=sys.stderr)
+            return 2
     from .query import ensure_torch_threads
 
     ensure_torch_threads(args.threads)
