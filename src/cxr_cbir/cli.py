@@ -120,17 +120,13 @@ def _draws(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "draws":
-        try:
-            return _draws(args)
-        except InputError as exc:
-            print(f"cxr-cbir: error: {exc}", file=sys.stderr)
-            return 2
-    from .query import ensure_torch_threads
+    if args.command != "draws":  # reads tables only: no torch
+        from .query import ensure_torch_threads
 
-    ensure_torch_threads(args.threads)
+        ensure_torch_threads(args.threads)
+    command = {"query": _query, "serve": _serve, "draws": _draws}[args.command]
     try:
-        return _query(args) if args.command == "query" else _serve(args)
+        return command(args)
     except InputError as exc:
         print(f"cxr-cbir: error: {exc}", file=sys.stderr)
         return 2

@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
+from .verdicts import VERDICT_COLUMNS
 
-KEY = ["claim", "condition", "metric", "method", "baseline"]
+KEY = VERDICT_COLUMNS[:5]  # claim, condition, metric, method, baseline
 VERDICTS = ("holds", "unresolved", "reversed")
 
 
@@ -27,7 +28,7 @@ def read_draws(result_dirs: list[Path]) -> dict[str, pd.DataFrame]:
         if not path.is_file():
             raise InputError(f"{path}: no verdicts table (is {d} a finished results/<run>?)")
         table = pd.read_csv(path)
-        missing = set(KEY + ["mean_diff", "verdict"]) - set(table.columns)
+        missing = set([*KEY, "mean_diff", "verdict"]) - set(table.columns)
         if missing:
             raise InputError(f"{path}: columns {sorted(missing)} missing")
         draws[str(d)] = table
