@@ -241,10 +241,11 @@ def test_verdict_draws_count_holds_over_runs(tmp_path, capsys):
 
     a = ("learned > random", "effusion", "ndcg@10", "dml", "random")
     b = ("learned > random", "effusion", "ndcg@10", "cnn", "random")
+    c = ("learned > random", "effusion", "ndcg@10", "cnn_sev", "random")
     draws = {
-        "s1": [(*a, 0.04, "unresolved"), (*b, 0.12, "holds")],
-        "s2": [(*a, 0.07, "holds"), (*b, 0.09, "holds")],
-        "s3": [(*a, -0.05, "reversed"), (*b, 0.10, "holds")],
+        "s1": [(*a, 0.04, "unresolved"), (*b, 0.12, "holds"), (*c, float("nan"), "not run")],
+        "s2": [(*a, 0.07, "holds"), (*b, 0.09, "holds"), (*c, 0.2, "holds")],
+        "s3": [(*a, -0.05, "reversed"), (*b, 0.10, "holds"), (*c, 0.3, "holds")],
     }
     for name, rows in draws.items():
         (tmp_path / name / "evaluation").mkdir(parents=True)
@@ -252,13 +253,17 @@ def test_verdict_draws_count_holds_over_runs(tmp_path, capsys):
     table = tally(read_draws([tmp_path / n for n in draws])).set_index("method")
     assert table.loc["dml", ["draws", "holds", "unresolved", "reversed"]].tolist() == [3, 1, 1, 1]
     assert table.loc["cnn", ["holds", "unresolved", "reversed"]].tolist() == [3, 0, 0]
+    # a method that did not run in one draw: counted in its own column
+    assert table.loc["cnn_sev", ["draws", "holds", "not_run"]].tolist() == [3, 2, 1]
+    assert table.loc["cnn_sev", "not_holding_in"] == str(tmp_path / "s1")
+    assert table["not_run"].tolist() == [0, 0, 1]
     assert (table.loc["dml", "min_diff"], table.loc["dml", "max_diff"]) == (-0.05, 0.07)
     assert table.loc["dml", "not_holding_in"] == f"{tmp_path / 's1'} {tmp_path / 's3'}"
     assert table.loc["cnn", "not_holding_in"] == ""
     # the command prints the table and writes it
     out = tmp_path / "draws.csv"
     assert main(["draws", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(out)]) == 0
-    assert pd.read_csv(out)["holds"].tolist() == [1, 2]  # dml, cnn in s1 and s2
+    assert pd.read_csv(out)["holds"].tolist() == [1, 2, 1]  # dml, cnn, cnn_sev in s1, s2
     assert "learned > random" in capsys.readouterr().out
     # a folder without a verdicts table is named, not skipped
     assert main(["draws", str(tmp_path / "s1"), str(tmp_path / "nope")]) == 2

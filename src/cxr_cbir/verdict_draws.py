@@ -3,7 +3,7 @@
 One run's verdict rests on 31-51 test queries and one draw of every model: a different
 seed or any upstream change re-draws the models and can flip a verdict whose interval
 is close to 0. Given the result folders of several runs, ``tally`` counts, per claim,
-the runs where it holds, stays unresolved or is reversed, with the range of the mean
+the runs where it holds, stays unresolved, is reversed or did not run, with the range of the mean
 difference, so that "holds in 5 of 5 draws" replaces a table made by hand.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
-from .verdicts import VERDICT_COLUMNS
+from .verdicts import NOT_RUN, VERDICT_COLUMNS
 
 KEY = VERDICT_COLUMNS[:5]  # claim, condition, metric, method, baseline
-VERDICTS = ("holds", "unresolved", "reversed")
+VERDICTS = ("holds", "unresolved", "reversed", NOT_RUN)
 
 
 def read_draws(result_dirs: list[Path]) -> dict[str, pd.DataFrame]:
@@ -38,7 +38,7 @@ def read_draws(result_dirs: list[Path]) -> dict[str, pd.DataFrame]:
 
 
 def tally(draws: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claim: draws it appears in, holds / unresolved / reversed counts,
+    """One row per claim: draws it appears in, holds / unresolved / reversed / not_run counts,
     the smallest and largest mean difference, and the draws where it did not hold."""
     long = pd.concat([t.assign(draw=name) for name, t in draws.items()], ignore_index=True)
     rows = []
@@ -47,7 +47,7 @@ def tally(draws: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows.append(
             dict(zip(KEY, key, strict=True))
             | {"draws": len(g)}
-            | {v: int(counts.get(v, 0)) for v in VERDICTS}
+            | {v.replace(" ", "_"): int(counts.get(v, 0)) for v in VERDICTS}
             | {
                 "min_diff": float(g["mean_diff"].min()),
                 "max_diff": float(g["mean_diff"].max()),
