@@ -48,6 +48,13 @@ def test_shipped_configs_are_valid(path):
             lambda c: [c["conditions"]["effusion"].pop(k) for k in ("severity", "expert_rankings")],
             r"'conditions.effusion': give either",
         ),
+        (  # cnn_sev learns the severity score: a condition graded by a CSV alone has none
+            lambda c: [
+                c["models"].update(methods=["cnn", "cnn_sev"]),
+                c["conditions"]["pneumonia"].pop("severity"),
+            ],
+            r"'conditions.pneumonia.severity.column': models.methods has cnn_sev",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(demo_config, change, message):

@@ -28,6 +28,7 @@ def test_tiny_run_writes_the_result_contract(tiny_run):
         "ig",
         "att",
         "cnn_ig",
+        "cnn_sev",
         "dml",
         "ce",
     }
@@ -134,8 +135,9 @@ MODEL_JOBS = {
     "saliency": 2,
     "embed_shard": 16,  # cnn, ig, att, cnn_ig x 2 conditions x 2 shards
     "embed": 8,
-    "rank_embedding": 12,  # cnn, ig, att, cnn_ig, dml, ce x 2 conditions
-    "embedding_index": 10,
+    "severity_readout": 2,  # cnn_sev: the CNN's features -> severity, per condition
+    "rank_embedding": 14,  # cnn, ig, att, cnn_ig, cnn_sev, dml, ce x 2 conditions
+    "embedding_index": 12,
     "query_settings": 1,
     "classification_report": 1,
     "learning_curves": 1,
@@ -216,6 +218,11 @@ def test_baseline_iterations_retrain_only_the_metric_models(tiny_run, tmp_path):
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
     assert jobs["train_metric"] == 2  # ce, and dml which starts from its trunk
     assert not {"seg_train", "train_classifier", "saliency_shard"} & set(jobs)
+    # the dml model's own rate retrains the dml model only, not the ce baseline
+    changed = write_config(tiny_run / "tiny.yaml", tmp_path / "d.yaml", metric_learning__lr=2e-4)
+    dry = run_snakemake(tiny_run, changed, "-n").stdout
+    assert planned_jobs(dry)["train_metric"] == 1
+    assert "mlmodel=dml" in dry and "mlmodel=ce" not in dry
 
 
 def test_saliency_setting_reruns_saliency_ig_embeddings_ranking_report(tiny_run, tmp_path):
@@ -313,7 +320,7 @@ def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, tmp_path
 
 def test_every_method_ranks_every_catalogue(tiny_run):
     out = tiny_run / "results/tiny"
-    methods = ["ssim", "random", "cnn", "ig", "att", "cnn_ig", "dml", "ce"]
+    methods = ["ssim", "random", "cnn", "ig", "att", "cnn_ig", "cnn_sev", "dml", "ce"]
     for cond in ("effusion", "pneumonia"):
         expert = pd.read_csv(out / f"catalogues/{cond}/expert_rankings.csv", dtype=str)
         truth = expert[expert["rater"] == "R1"]

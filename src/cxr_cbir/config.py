@@ -89,6 +89,11 @@ def _check_models(config: dict) -> None:
     for name, cond in conditions.items():
         if "train" not in cond:
             raise InputError(f"config key 'conditions.{name}.train': required when models are run")
+        if "cnn_sev" in methods and not (cond.get("severity") or {}).get("column"):
+            raise InputError(
+                f"config key 'conditions.{name}.severity.column': models.methods has cnn_sev, "
+                "which learns to predict that score from the training films"
+            )
     edges = {}
     for name, cond in conditions.items():
         for model, init in (cond.get("init") or {}).items():

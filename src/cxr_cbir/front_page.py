@@ -18,6 +18,8 @@ METHOD_TEXT = {
     "saliency maps (interpretability-guided, Silva et al.).",
     "att": "L2 distance between features of a multi-level dual-attention DenseNet-121.",
     "cnn_ig": "ablation: the CNN's own features of the saliency maps, without retraining.",
+    "cnn_sev": "distance of predicted severity: a ridge readout of the CNN's features fitted "
+    "to the severity scores of the training films (disease and severity, not looks).",
     "dml": "L2 distance between 64-d embeddings of a ResNet-50 with spatial attention trained "
     "with the multi-similarity loss (Zhong et al.).",
     "ce": "cosine distance between features of a ResNet-50 trained with cross-entropy "

@@ -160,6 +160,14 @@ class QueryEngine:
             method = self.settings["saliency_method"]
             cnn = self._net(scope, "cnn")
             maps = saliency_maps(cnn, images, method, 8, self.device).astype(np.float32)
+        if model == "cnn_sev":  # the CNN's features through the run's severity readout
+            from .severity_readout import apply_readout
+
+            path = _require(self.out / "models" / scope / "cnn_sev" / "readout.npz", "readout")
+            with np.load(path) as z:
+                readout = {k: z[k] for k in z.files}
+            vectors = compute_embeddings(self._net(scope, "cnn"), images, batch_size, self.device)
+            return apply_readout(readout, vectors), maps
         if model in ("ig", "cnn_ig"):
             if maps is None:
                 raise InputError(f"model {model} needs the CNN of {scope}, which this run lacks")

@@ -38,7 +38,7 @@ SILVA_PAIRS = [
     ("CNN > SSIM", "cnn", "ssim"),
     ("IG > CNN(IG)", "ig", "cnn_ig"),
 ]
-LEARNED = ("cnn", "ig", "att", "cnn_ig", "dml", "ce")
+LEARNED = ("cnn", "ig", "att", "cnn_ig", "cnn_sev", "dml", "ce")
 CLAIMS = [
     *(c for c, _, _ in SILVA_PAIRS),
     "learned > random",

@@ -45,7 +45,8 @@ CACHE_INDEX = f"{CACHE_DIR}/index.parquet"
 # Catalogue-ranking methods scored by nDCG: baselines, then the embedding methods.
 MODELS = config.get("models") or {}
 CLASSIFIERS = [m for m in ("cnn", "ig", "att") if m in MODELS.get("methods", [])]
-if "ig" in CLASSIFIERS or "cnn_ig" in MODELS.get("methods", []):
+# ig trains on the CNN's saliency maps; cnn_ig and cnn_sev read the CNN's features
+if {"ig", "cnn_ig", "cnn_sev"} & set(CLASSIFIERS + MODELS.get("methods", [])):
     CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
 ML = config.get("metric_learning") or {}
 ML_METHODS = ["dml", "ce"] if ML else []
@@ -190,6 +191,27 @@ def embedding_inputs(wildcards):
     return inputs
 
 
+def severity_settings(wildcards):
+    """The severity score a condition's catalogues are graded by: the readout's target."""
+    sev = config["conditions"][wildcards.condition]["severity"]
+    return {"column": sev["column"], "negatives_zero": sev.get("negatives_zero", False)}
+
+
+def metric_train_settings(wildcards):
+    """What one metric model's training reads: the ce baseline gets its own iterations
+    and rate, so that editing one model's budget reruns that model only (and the dml
+    model when it starts from the ce trunk, through its init input)."""
+    keys = ("classes", "embedding_dim", "attention", "checkpoint_every", "patience")
+    keys += ("schedule", "per_class", "classes_per_batch")
+    settings = {k: ML.get(k) for k in keys}
+    if wildcards.mlmodel == "ce":
+        settings["iterations"] = ML.get("baseline_iterations") or ML["iterations"]
+        settings["lr"] = ML["baseline_lr"]
+    else:
+        settings["iterations"], settings["lr"] = ML["iterations"], ML["lr"]
+    return settings
+
+
 def embedding_file(wildcards):
     if wildcards.method in ML_METHODS:
         return f"{OUT}/embeddings/metric/{wildcards.method}.npz"
@@ -283,6 +305,10 @@ def model_outputs():
     ]
     if "cnn" in CLASSIFIERS:
         out += expand(f"{OUT}/saliency/{{condition}}/gallery.png", condition=CONDITIONS)
+    if "cnn_sev" in EMBEDDING_METHODS:
+        out += expand(
+            f"{OUT}/models/{{condition}}/cnn_sev/fit.csv", condition=CONDITIONS
+        )
     return out
 
 

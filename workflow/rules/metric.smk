@@ -47,24 +47,7 @@ rule train_metric:
     resources:
         gpu=1,
     params:
-        ml={
-            k: ML.get(k)
-            for k in (
-                "classes",
-                "embedding_dim",
-                "attention",
-                "iterations",
-                "baseline_iterations",
-                "checkpoint_every",
-                "patience",
-                "schedule",
-                "lr",
-                "baseline_lr",
-                "init",
-                "per_class",
-                "classes_per_batch",
-            )
-        },
+        ml=metric_train_settings,
         training=config["training"],
         seed=config["seed"],
         checkpoint=lambda wc: f"{OUT}/models/metric/{wc.mlmodel}/checkpoint.pt",

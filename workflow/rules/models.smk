@@ -145,6 +145,32 @@ rule embed:
         "../scripts/gather_embeddings.py"
 
 
+rule severity_readout:
+    input:
+        embeddings=f"{OUT}/embeddings/{{condition}}/cnn.npz",
+        cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
+        code=package_code("severity_readout.py"),
+    output:
+        embeddings=f"{OUT}/embeddings/{{condition}}/cnn_sev.npz",
+        readout=f"{OUT}/models/{{condition}}/cnn_sev/readout.npz",
+        fit=report(
+            f"{OUT}/models/{{condition}}/cnn_sev/fit.csv",
+            caption="../report/severity_readout.rst",
+            category="Classification",
+            subcategory="Severity readout",
+        ),
+    log:
+        f"{OUT}/logs/severity_readout_{{condition}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/severity_readout_{{condition}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        severity=severity_settings,
+    script:
+        "../scripts/severity_readout.py"
+
+
 rule rank_embedding:
     input:
         rankings=f"{OUT}/catalogues/{{study}}/expert_rankings.csv",

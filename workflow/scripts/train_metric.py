@@ -14,7 +14,7 @@ from cxr_cbir.training.metric import train_embedding
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
-kind, ml = snakemake.wildcards.mlmodel, snakemake.params.ml
+kind, ml = snakemake.wildcards.mlmodel, snakemake.params.ml  # this model's own budget
 index = pd.read_parquet(snakemake.input.index)
 labels = pd.read_parquet(snakemake.input.labels)
 cached = labels[labels["image_id"].isin(index["image_id"])]
@@ -40,8 +40,8 @@ model, history = train_embedding(
     images,
     train["label"].to_numpy(),
     kind=kind,
-    iterations=ml["iterations"] if kind == "dml" else ml["baseline_iterations"] or ml["iterations"],
-    lr=ml["lr"] if kind == "dml" else ml["baseline_lr"],
+    iterations=ml["iterations"],
+    lr=ml["lr"],
     per_class=ml["per_class"],
     classes_per_batch=ml["classes_per_batch"],
     seed=snakemake.params.seed,
