@@ -277,9 +277,7 @@ def catalogues_for_condition(
         return _score_rater_catalogues(condition, test, settings, seed, where)
     column = sev["column"]
     _require_columns(test, [column, *([sev["tiebreak"]] if sev.get("tiebreak") else [])], where)
-    severity = pd.to_numeric(test[column], errors="coerce")
-    if sev.get("negatives_zero", False):
-        severity = severity.where(~(severity.isna() & (test["label"] == 0)), 0.0)
+    severity = graded_severity(test, column, sev.get("negatives_zero", False))
     pool = test.assign(_sev=severity.to_numpy()).dropna(subset=["_sev"])
     cats = _sample(pool, settings, seed, condition)
     sev_series = pool.set_index("image_id")["_sev"]
@@ -287,6 +285,18 @@ def catalogues_for_condition(
     if sev.get("tiebreak"):
         tb = pd.to_numeric(pool.set_index("image_id")[sev["tiebreak"]], errors="coerce")
     return rank_by_severity(cats, sev_series, tb, settings.get("raters") or {"R1": 0.0}, seed)
+
+
+def graded_severity(table: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
+    """The severity catalogues grade each row by (NaN where unknown), on ``table``'s index.
+
+    With ``negatives_zero`` a film without the condition (label 0) and without a score
+    counts as severity 0.
+    """
+    severity = pd.to_numeric(table[column], errors="coerce")
+    if negatives_zero:
+        severity = severity.where(~(severity.isna() & (table["label"] == 0)), 0.0)
+    return severity
 
 
 def _require_columns(table: pd.DataFrame, columns: list[str], where: str) -> None:

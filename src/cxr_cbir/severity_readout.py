@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .catalogues import graded_severity
 from .errors import InputError
 
 ALPHAS = np.logspace(-1, 5, 13)
@@ -25,17 +26,14 @@ MIN_FILMS = 10
 def severity_targets(cohort: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
     """The severity score of every cohort film (NaN where unknown), indexed by image_id.
 
-    With ``negatives_zero`` a film without the condition (label 0) and without a score
-    counts as severity 0, as the catalogues grade it.
+    Graded as the catalogues grade it (``catalogues.graded_severity``).
     """
     if column not in cohort.columns:
         raise InputError(
             f"severity readout: column {column!r} is not in the cohort; "
             f"available: {sorted(cohort.columns)}"
         )
-    sev = pd.to_numeric(cohort[column], errors="coerce")
-    if negatives_zero:
-        sev = sev.where(~(sev.isna() & (cohort["label"] == 0)), 0.0)
+    sev = graded_severity(cohort, column, negatives_zero)
     return pd.Series(sev.to_numpy(float), index=cohort["image_id"].astype(str), name=column)
 
 
