@@ -235,14 +235,24 @@ def test_learning_curves_table_holds_every_family_and_the_kept_epochs(tmp_path):
         }
     )
     seg = pd.DataFrame({"epoch": [1], "train_loss": [0.9], "val_dice": [0.93], "kept": [True]})
+    # a metric history naming its monitor is plotted by that score
+    ce = met.assign(val_precision_at_10=[0.45, 0.47], monitor="precision_at_10")
     table = combine(
-        [("classifier", "effusion/cnn", cls), ("metric", "dml", met), ("segmentation", "unet", seg)]
+        [
+            ("classifier", "effusion/cnn", cls),
+            ("metric", "dml", met),
+            ("metric", "ce", ce),
+            ("segmentation", "unet", seg),
+        ]
     )
     assert table.groupby("family").size().to_dict() == {
         "classifier": 3,
-        "metric": 2,
+        "metric": 4,
         "segmentation": 1,
     }
+    ce_rows = table[table["name"] == "ce"]
+    assert ce_rows["score"].tolist() == [0.45, 0.47]
+    assert set(ce_rows["score_name"]) == {"precision_at_10"}
     kept = table[table["kept"]].set_index("name")
     assert kept.loc["effusion/cnn", "score"] == 0.8 and kept.loc["effusion/cnn", "step"] == 2
     assert kept.loc["dml", "step"] == 40 and kept.loc["dml", "score_name"] == "recall_at_1"

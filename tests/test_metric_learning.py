@@ -17,7 +17,7 @@ from cxr_cbir.models.metric import (
 from cxr_cbir.prognosis import clinical_matrix, cross_validate, grouped_folds
 from cxr_cbir.retrieval_eval import evaluate, knn_predict, neighbours, random_recall, recall_at_k
 from cxr_cbir.torch_utils import save_checkpoint
-from cxr_cbir.training.metric import class_balanced_batches, train_embedding
+from cxr_cbir.training.metric import class_balanced_batches, leave_one_out_scores, train_embedding
 
 torch.set_num_threads(2)
 
@@ -44,6 +44,52 @@ def test_sampler_batches_are_t_by_n():
         assert len(b) == 12 and sorted(counts[counts > 0].tolist()) == [4, 4, 4]
     with pytest.raises(InputError, match="classes per batch"):
         class_balanced_batches(labels[:42], 4, 3, 1, 0)
+
+
+def test_leave_one_out_scores_by_hand():
+    # 1-d points: class 0 at 0, 1, 2, 10; class 1 at 11.4, 12. Nearest of 10 is 11.4 (wrong);
+    # every other film's nearest is its own class: recall@1 = 5/6.
+    x = np.array([[0.0], [1.0], [2.0], [10.0], [11.4], [12.0]])
+    y = np.array([0, 0, 0, 0, 1, 1])
+    s = leave_one_out_scores(x, y, "l2", k=2)
+    assert s["recall_at_1"] == pytest.approx(5 / 6)
+    # two nearest: 0 -> 1, 2 (2 same); 1 -> 0, 2 (2); 2 -> 1, 0 (2); 10 -> 11.4, 12 (0);
+    # 11.4 -> 12, 10 (1); 12 -> 11.4, 10 (1): 8 of 12
+    assert s["precision_at_2"] == pytest.approx(8 / 12)
+    # k larger than the other films is capped: every film against all five others
+    assert leave_one_out_scores(x, y, "l2", k=10)["precision_at_10"] == pytest.approx(
+        (4 * 3 + 2 * 1) / 30
+    )
+
+
+def test_metric_monitor_picks_the_kept_checkpoint(tmp_path):
+    x, y = _toy(4)
+    kw = dict(
+        iterations=8,
+        lr=1e-3,
+        per_class=4,
+        classes_per_batch=3,
+        seed=0,
+        checkpoint_every=2,
+        val_images=x,
+        val_labels=y,
+    )
+    torch.manual_seed(0)
+    _, h = train_embedding(
+        MetricEmbeddingNet(16),
+        x,
+        y,
+        "dml",
+        checkpoint=tmp_path / "a.pt",
+        monitor="recall_at_1",
+        **kw,
+    )
+    assert set(h["monitor"]) == {"recall_at_1"}
+    assert h.loc[h["kept"], "val_recall_at_1"].iloc[0] == h["val_recall_at_1"].max()
+    with pytest.raises(InputError, match="unknown metric monitor"):
+        train_embedding(
+            MetricEmbeddingNet(16), x, y, "dml", checkpoint=tmp_path / "b.pt", monitor="auc", **kw
+        )
 
 
 def _toy(n_per=8, size=32, seed=0):
@@ -76,8 +122,10 @@ def test_multi_similarity_loss_falls(tmp_path):
     assert history["iteration"].tolist() == [3, 6, 9, 12]
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     assert history["kept"].sum() == 1
-    kept = history.loc[history["kept"], "val_recall_at_1"].iloc[0]
-    assert kept == history["val_recall_at_1"].max()
+    assert set(history["monitor"]) == {"precision_at_10"}  # the default
+    kept = history.loc[history["kept"], "val_precision_at_10"].iloc[0]
+    assert kept == history["val_precision_at_10"].max()
+    assert history["val_recall_at_1"].notna().all()
     emb, feats = embed_all(model, x, 8, "cpu")
     assert emb.shape == (24, 16) and feats.shape == (24, 2048)
 

@@ -202,7 +202,7 @@ def metric_train_settings(wildcards):
     and rate, so that editing one model's budget reruns that model only (and the dml
     model when it starts from the ce trunk, through its init input)."""
     keys = ("classes", "embedding_dim", "attention", "checkpoint_every", "patience")
-    keys += ("schedule", "per_class", "classes_per_batch")
+    keys += ("schedule", "per_class", "classes_per_batch", "monitor")
     settings = {k: ML.get(k) for k in keys}
     if wildcards.mlmodel == "ce":
         settings["iterations"] = ML.get("baseline_iterations") or ML["iterations"]

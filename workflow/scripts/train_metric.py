@@ -55,14 +55,16 @@ model, history = train_embedding(
     amp=snakemake.params.training["amp"],
     workers=snakemake.params.training["workers"],
     init=init,
+    monitor=ml["monitor"],
 )
 kept = history[history["kept"]]
 log.info(
-    "loss: first chunk %.4f, last %.4f; kept iteration %s (validation recall@1 %s)",
+    "loss: first chunk %.4f, last %.4f; kept iteration %s (validation %s %s)",
     history["train_loss"].iloc[0],
     history["train_loss"].iloc[-1],
     kept["iteration"].tolist(),
-    kept["val_recall_at_1"].round(3).tolist(),
+    ml["monitor"],
+    kept[f"val_{ml['monitor']}"].round(3).tolist(),
 )
 write_csv(history, snakemake.output.history)
 save_checkpoint(model.state_dict(), snakemake.output.model)

@@ -12,7 +12,8 @@ import pandas as pd
 
 COLUMNS = ["family", "name", "step", "step_name", "train_loss", "score", "score_name", "kept"]
 
-# family -> (step column, monitored validation column)
+# family -> (step column, monitored validation column); a history with a ``monitor``
+# column (the metric models') names its own
 MONITORED = {
     "classifier": ("epoch", "val_auc"),
     "metric": ("iteration", "val_recall_at_1"),
@@ -22,6 +23,8 @@ MONITORED = {
 
 def family_frame(family: str, name: str, history: pd.DataFrame) -> pd.DataFrame:
     step, score = MONITORED[family]
+    if "monitor" in history.columns and len(history):
+        score = f"val_{history['monitor'].iloc[0]}"
     return pd.DataFrame(
         {
             "family": family,

@@ -6,9 +6,14 @@ drawn by pytorch-metric-learning's ``MPerClassSampler``; Adam. Baseline: the sam
 ResNet-50 trained with (class-weighted) cross-entropy on random batches of the same
 size for the same number of iterations. Both: random crops in training, the whole image
 at test. On the training engine, an epoch is a chunk of ``checkpoint_every`` iterations,
-reseeded from (seed, chunk), validated by leave-one-out recall@1 over the validation
-films and checkpointed, so a killed job resumes to the same weights; the kept weights
-are those of the best validation recall@1.
+reseeded from (seed, chunk), validated leave-one-out over the validation films and
+checkpointed, so a killed job resumes to the same weights. Validation reports recall@1
+and precision@10 (the share of same-class films among each film's 10 nearest); the kept
+weights are those of the best ``monitor``. Precision@10 is the default: on the real
+films' 237 validation films recall@1 moved by +-0.05 between checkpoints while test
+recall@1 rose steadily (dml, 240 iterations: validation recall@1 0.41-0.51 in no order,
+precision@10 0.43 -> 0.48, test recall@1 0.46 -> 0.53), so patience on recall@1 stopped
+the dml at iteration 40 of 100 (test recall@1 0.40).
 """
 
 from __future__ import annotations
@@ -55,14 +60,23 @@ def _random_batches(n: int, batch: int, n_batches: int, seed: int) -> list[np.nd
     return [rng.choice(n, size=min(batch, n), replace=False) for _ in range(n_batches)]
 
 
-def leave_one_out_recall(vectors: np.ndarray, labels: np.ndarray, metric: str) -> float:
-    """Recall@1 of each film against the others (validation of an embedding)."""
+MONITORS = ("precision_at_10", "recall_at_1")
+
+
+def leave_one_out_scores(
+    vectors: np.ndarray, labels: np.ndarray, metric: str, k: int = 10
+) -> dict[str, float]:
+    """Each film against the others: recall@1 and precision@k (mean share of same-class
+    films among its ``k`` nearest; k is capped at the number of other films)."""
     labels = np.asarray(labels)
     if len(labels) < 2:
-        return float("nan")
+        return {"recall_at_1": float("nan"), f"precision_at_{k}": float("nan")}
     d = pairwise_distances(vectors, vectors, metric)
     np.fill_diagonal(d, np.inf)
-    return float((labels[d.argmin(axis=1)] == labels).mean())
+    kk = min(k, len(labels) - 1)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :kk]
+    same = labels[nearest] == labels[:, None]
+    return {"recall_at_1": float(same[:, 0].mean()), f"precision_at_{k}": float(same.mean())}
 
 
 class EmbeddingTask:
@@ -106,10 +120,10 @@ class EmbeddingTask:
 
     def validate(self):
         if len(self.val_labels) < 2:
-            return {"recall_at_1": float("nan")}
+            return {m: float("nan") for m in MONITORS}
         embs, feats = embed_all(self.model, self.val_images, 32, self.device, progress=False)
         vecs, metric = (embs, "l2") if self.kind == "dml" else (feats, "cosine")
-        return {"recall_at_1": leave_one_out_recall(vecs, self.val_labels, metric)}
+        return leave_one_out_scores(vecs, self.val_labels, metric)
 
 
 def train_embedding(
@@ -133,17 +147,21 @@ def train_embedding(
     amp: str = "none",
     workers: int = 0,
     init: str = "random",
+    monitor: str = "precision_at_10",
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """``kind`` is 'dml' (multi-similarity) or 'ce' (cross-entropy baseline).
 
     An epoch of the engine is ``checkpoint_every`` iterations; the kept weights are those
-    of the best validation recall@1 (leave-one-out over the validation films, with the
-    distance retrieval uses: L2 on dml embeddings, cosine on ce features). ``init`` names
+    of the best validation ``monitor`` (``MONITORS``; leave-one-out over the validation
+    films, with the distance retrieval uses: L2 on dml embeddings, cosine on ce
+    features). The history names it in its ``monitor`` column. ``init`` names
     the starting weights (part of the checkpoint fingerprint, so a checkpoint of another
     start is never resumed).
     """
     if kind not in ("dml", "ce"):
         raise InputError(f"unknown metric model {kind!r}; use 'dml' or 'ce'")
+    if monitor not in MONITORS:
+        raise InputError(f"unknown metric monitor {monitor!r}; use one of {list(MONITORS)}")
     device = torch.device(device)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -165,17 +183,18 @@ def train_embedding(
         opt,
         task,
         budget,
-        monitor="recall_at_1",
+        monitor=monitor,
         mode="max",
         seed=seed,
         checkpoint=checkpoint,
         fingerprint=(
             f"{kind}|{type(model).__name__}|{lr}|{per_class}|{classes_per_batch}|{seed}|"
-            f"{len(images)}|{checkpoint_every}|{init}"
+            f"{len(images)}|{checkpoint_every}|{init}|{monitor}"
         ),
         device=device,
         loader=batch_loader(task.load, device, workers),
         desc=f"{kind} chunk",
     )
     history.insert(1, "iteration", np.minimum(history["epoch"] * checkpoint_every, iterations))
+    history["monitor"] = monitor
     return model, history
