@@ -4,7 +4,13 @@
 import numpy as np
 import pytest
 
-from cxr_cbir.ndcg import dcg, ndcg_at_k, relevance_from_rank
+import itertools
+
+import pandas as pd
+
+from cxr_cbir.errors import InputError
+from cxr_cbir.evaluation import ndcg_table
+from cxr_cbir.ndcg import dcg, expected_random_ndcg, ndcg_at_k, relevance_from_rank
 
 
 def test_relevance_scale_runs_from_5_5_to_1_0_in_half_steps():
@@ -69,6 +75,39 @@ def test_random_rankings_average_about_0_70_and_0_40():
         at3.append(ndcg_at_k(perm, truth, 3))
     assert np.mean(at10) == pytest.approx(0.698, abs=0.01)
     assert np.mean(at3) == pytest.approx(0.399, abs=0.015)
+
+
+@pytest.mark.parametrize("n", [3, 4, 6])
+def test_exact_chance_level_is_the_mean_over_every_order(n):
+    truth = [f"i{j}" for j in range(n)]
+    for k in (1, 2, n, n + 2):
+        every = [ndcg_at_k(list(p), truth, k) for p in itertools.permutations(truth)]
+        assert expected_random_ndcg(n, k) == pytest.approx(np.mean(every), abs=1e-12), (n, k)
+
+
+def test_exact_chance_level_of_ten_films():
+    # the sampled means of the test above, now exact; a perfect order of one film is 1
+    assert expected_random_ndcg(10, 10) == pytest.approx(0.698116, abs=1e-6)
+    assert expected_random_ndcg(10, 3) == pytest.approx(0.398850, abs=1e-6)
+    assert expected_random_ndcg(1, 1) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="n and k"):
+        expected_random_ndcg(0, 10)
+
+
+def test_ndcg_table_scores_chance_exactly_per_catalogue():
+    # two catalogues of different sizes: chance depends on n, never on a random draw
+    rows = [("q1", "R1", f"a{j}", j + 1) for j in range(10)]
+    rows += [("q2", "R1", f"b{j}", j + 1) for j in range(6)]
+    truth = pd.DataFrame(rows, columns=["query_id", "rater", "image_id", "rank"])
+    perfect = truth.drop(columns="rater")
+    table = ndcg_table("c", truth, {"m": perfect}, [10, 3]).set_index(["method", "query_id", "k"])
+    assert table.loc[("random", "q1", 10), "ndcg"] == pytest.approx(expected_random_ndcg(10, 10))
+    assert table.loc[("random", "q2", 3), "ndcg"] == pytest.approx(expected_random_ndcg(6, 3))
+    assert table.loc[("m", "q2", 10), "ndcg"] == pytest.approx(1.0)
+    assert len(table) == 2 * 2 * 2  # (m, random) x queries x k
+    with pytest.raises(InputError, match="'random' is the exact chance level"):
+        ndcg_table("c", truth, {"random": perfect}, [10])
+    assert set(ndcg_table("c", truth, {"m": perfect}, [10], chance=None)["method"]) == {"m"}
 
 
 def test_ndcg_refuses_different_image_sets():

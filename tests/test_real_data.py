@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, run_snakemake, write_config
 
+from cxr_cbir.catalogues import graded_severity
+
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
 
@@ -45,7 +47,13 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
         "covid_brixia": {"ssim", "random", "rater:junior"},
     }
     queries = ndcg.groupby("condition")["query_id"].nunique().to_dict()
-    assert queries["covid"] == 40 and queries["pneumonia"] == 40  # >= 40 graded queries
+    # every graded test film is a query (n_queries: 0): all scored COVID-19 films for
+    # covid; scored films and controls (graded 0) for pneumonia
+    for study in ("covid", "pneumonia"):
+        cohort = pd.read_parquet(out / f"data/{study}/cohort.parquet")
+        test = cohort[cohort["split"] == "test"]
+        graded = graded_severity(test, "severity_geographic", study == "pneumonia")
+        assert queries[study] == graded.notna().sum() >= 70, (study, queries[study])
     assert queries["covid_brixia"] >= 35  # every BrixIA-scored test film
     manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
     for study in ("covid", "pneumonia", "covid_brixia"):

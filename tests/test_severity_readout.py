@@ -8,7 +8,7 @@ import pytest
 from cxr_cbir.catalogues import rank_by_severity, sample_catalogues
 from cxr_cbir.errors import InputError
 from cxr_cbir.evaluation import ndcg_table, summarise
-from cxr_cbir.retrieval import random_rankings, rank_by_distance
+from cxr_cbir.retrieval import rank_by_distance
 from cxr_cbir.severity_readout import (
     apply_readout,
     fit_readout,
@@ -75,7 +75,6 @@ def test_readout_ranks_catalogues_by_severity_where_raw_features_do_not():
     cats = sample_catalogues(test[["image_id", "label"]], n_queries=20, size=10, seed=0)
     truth = rank_by_severity(cats, pd.Series(sev, index=ids))
     tables = {
-        "random": random_rankings(cats, 0),
         "raw": rank_by_distance(cats, ids.tolist(), x),
         "readout": rank_by_distance(cats, ids.tolist(), pred),
     }

@@ -2,7 +2,9 @@
 
 Rows of the result (``evaluation/ndcg.csv``): condition, method, query_id, k, ndcg.
 Retrieval methods appear under their own name, the other raters as ``rater:<name>``
-(inter-rater agreement), and the chance baseline as ``random``.
+(inter-rater agreement), and the chance baseline as ``random``: the exact mean nDCG@k
+over all orders of each catalogue (``ndcg.expected_random_ndcg``), so that comparisons
+with chance carry no random draw's own noise.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import pandas as pd
 
 from .catalogues import rater_order
 from .errors import InputError
-from .ndcg import ndcg_at_k
+from .ndcg import expected_random_ndcg, ndcg_at_k
 
 NDCG_COLUMNS = ["condition", "method", "query_id", "k", "ndcg"]
 
@@ -21,9 +23,22 @@ def _ordered(df: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def ndcg_table(
-    condition: str, rankings: pd.DataFrame, methods: dict[str, pd.DataFrame], ks: list[int]
+    condition: str,
+    rankings: pd.DataFrame,
+    methods: dict[str, pd.DataFrame],
+    ks: list[int],
+    chance: str | None = "random",
 ) -> pd.DataFrame:
-    """nDCG rows for every method ranking and every non-reference rater."""
+    """nDCG rows for every method ranking, every non-reference rater and chance.
+
+    ``chance`` names the rows of the exact chance level of each catalogue (None: none);
+    no ranking may be passed under that name.
+    """
+    if chance is not None and chance in methods:
+        raise InputError(
+            f"{condition}: {chance!r} is the exact chance level of each catalogue, "
+            "computed here; it takes no ranking"
+        )
     raters = rater_order(rankings)
     truth = _ordered(rankings[rankings["rater"] == raters[0]])
     candidates = dict(methods)
@@ -38,6 +53,9 @@ def ndcg_table(
         for q, gt in truth.items():
             for k in ks:
                 rows.append((condition, method, q, int(k), ndcg_at_k(ranked[q], gt, k)))
+    if chance is not None:
+        for q, gt in truth.items():
+            rows += [(condition, chance, q, int(k), expected_random_ndcg(len(gt), k)) for k in ks]
     return pd.DataFrame(rows, columns=NDCG_COLUMNS)
 
 

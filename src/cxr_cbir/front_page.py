@@ -12,7 +12,8 @@ import pandas as pd
 METHOD_TEXT = {
     "ssim": "structural similarity of the (lung-masked) films, no training "
     "(Silva et al.'s baseline).",
-    "random": "a seeded random order of the catalogue: the chance level every method must beat.",
+    "random": "the mean nDCG over every order of the catalogue: the exact chance level every "
+    "method must beat.",
     "cnn": "L2 distance between DenseNet-121 classifier features of the films.",
     "ig": "L2 distance between features of a DenseNet-121 retrained on the CNN's Deep Taylor "
     "saliency maps (interpretability-guided, Silva et al.).",

@@ -25,7 +25,10 @@ def rank_scores(query_id: str, image_ids, scores, higher_is_better: bool) -> pd.
 
 
 def random_rankings(catalogues: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """One seeded random permutation of every catalogue: the chance baseline."""
+    """One seeded random permutation of every catalogue (a sample of chance, for panels).
+
+    nDCG scores chance exactly instead (``ndcg.expected_random_ndcg``).
+    """
     rng = np.random.default_rng(seed)
     parts = []
     for qid, g in catalogues.groupby("query_id", sort=True):

@@ -59,6 +59,9 @@ ML_SHARDS = list(range(ML_SHARD_COUNT))
 # metric embeddings are compared by L2 (they are unit vectors), the CE baseline by cosine
 EMBEDDING_METRIC = {"dml": "l2", "ce": "cosine"}
 RANKING_METHODS = ["ssim", "random", *EMBEDDING_METHODS]
+# nDCG scores every ranking but `random`, whose rows are the exact chance level of each
+# catalogue (its seeded ranking file serves the top-k panels)
+NDCG_METHODS = [m for m in RANKING_METHODS if m != "random"]
 
 
 def package_code(script):
@@ -230,8 +233,8 @@ def classifier_files(name):
     return [f"{OUT}/models/{c}/{m}/{name}" for c in CONDITIONS for m in CLASSIFIERS]
 
 
-def ranking_files(condition):
-    return {m: f"{OUT}/rankings/{condition}/{m}.csv" for m in RANKING_METHODS}
+def ranking_files(condition, methods=RANKING_METHODS):
+    return {m: f"{OUT}/rankings/{condition}/{m}.csv" for m in methods}
 
 
 def report_outputs():

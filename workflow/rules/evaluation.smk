@@ -4,7 +4,7 @@
 rule ndcg:
     input:
         expert=expand(f"{OUT}/catalogues/{{study}}/expert_rankings.csv", study=STUDIES),
-        methods=[f for c in STUDIES for f in ranking_files(c).values()],
+        methods=[f for c in STUDIES for f in ranking_files(c, NDCG_METHODS).values()],
         code=package_code("ndcg.py"),
     output:
         table=report(
@@ -28,7 +28,7 @@ rule ndcg:
     params:
         ks=config["evaluation"]["ndcg_k"],
         conditions=list(STUDIES),
-        methods=RANKING_METHODS,
+        methods=NDCG_METHODS,
     script:
         "../scripts/ndcg.py"
 

@@ -1,4 +1,5 @@
-"""A seeded random ranking of every catalogue: the chance baseline."""
+"""A seeded random ranking of every catalogue: a sample of chance for the top-k panels
+(nDCG scores chance exactly, over all orders)."""
 
 import pandas as pd
 
