@@ -35,6 +35,7 @@ localrules:
     ndcg_plot,
     ndcg_stats,
     verdicts,
+    severity_ceiling,
     classification_report,
     learning_curves,
     query_settings,

@@ -12,7 +12,9 @@ from cxr_cbir.intervals import (
     paired_difference,
     verdict,
 )
+from cxr_cbir.ndcg import expected_random_ndcg
 from cxr_cbir.ndcg_stats import ndcg_intervals, paired_table
+from cxr_cbir.severity_ceiling import CEILING_COLUMNS
 from cxr_cbir.verdicts import CLAIMS, verdict_table
 
 
@@ -169,6 +171,32 @@ def test_tiny_run_intervals_paired_and_verdicts(tiny_run):
     plain = pd.read_csv(out / "retrieval/recall_at_k.csv").set_index(["model", "class", "k"])
     for r in recall.itertuples():
         assert r.recall == pytest.approx(plain.loc[(r.model, r._2, r.k), "recall"], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_tiny_random_rows_are_the_exact_chance_level(tiny_run):
+    ndcg = pd.read_csv(tiny_run / "results/tiny/evaluation/ndcg.csv")
+    chance = ndcg[ndcg["method"] == "random"]
+    assert len(chance) == 2 * 8 * 2  # conditions x queries x k, catalogues of 6 films
+    for k, g in chance.groupby("k"):
+        assert np.allclose(g["ndcg"], expected_random_ndcg(6, int(k))), k
+
+
+@pytest.mark.slow
+def test_tiny_severity_ceiling(tiny_run):
+    out = tiny_run / "results/tiny/evaluation"
+    table = pd.read_csv(out / "severity_ceiling.csv")
+    assert list(table.columns) == CEILING_COLUMNS
+    assert set(table["study"]) == {"effusion", "pneumonia"}
+    assert len(table) == 2 * 2 * 9  # studies x k x the default grid of r
+    assert (table["queries"] == 8).all() and (table["draws"] == 20).all()
+    for (study, k), g in table.groupby(["study", "k"]):
+        g = g.set_index("r")
+        # a perfect readout of the true severity agrees with the exact rater R1
+        assert g.loc[1.0, "ndcg"] > 0.95, (study, k)
+        assert g.loc[1.0, "ndcg"] > g.loc[0.5, "ndcg"] > g.loc[0.5, "chance"] - 0.05
+        assert g["chance"].iloc[0] == pytest.approx(expected_random_ndcg(6, int(k)), abs=1e-4)
+    assert (out / "severity_ceiling.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -1,12 +1,11 @@
 """nDCG against values computed by hand (relevance ((n + 1) - rank) / 2 + 0.5, i.e.
 5.5 .. 1.0 for n = 10; gain 2^rel - 1, log2 discount)."""
 
-import numpy as np
-import pytest
-
 import itertools
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from cxr_cbir.errors import InputError
 from cxr_cbir.evaluation import ndcg_table

@@ -233,6 +233,34 @@ def classifier_files(name):
     return [f"{OUT}/models/{c}/{m}/{name}" for c in CONDITIONS for m in CLASSIFIERS]
 
 
+CEILING = {"r": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0], "draws": 20} | (
+    config["evaluation"].get("ceiling") or {}
+)
+
+
+def ceiling_scores():
+    """Studies graded by a score (not a user's expert CSV) and that score: the severity
+    ceiling simulates readouts of it (a rater study: its first rater's total)."""
+    out = {}
+    for study in STUDIES:
+        spec = study_spec(study)
+        sev = spec.get("severity") or {}
+        if spec.get("expert_rankings") or not sev:
+            continue
+        if sev.get("raters"):
+            first = next(iter(sev["raters"].values()))
+            out[study] = {"column": first["column"], "negatives_zero": False}
+        elif sev.get("column"):
+            out[study] = {
+                "column": sev["column"],
+                "negatives_zero": sev.get("negatives_zero", False),
+            }
+    return out
+
+
+CEILING_STUDIES = ceiling_scores()
+
+
 def ranking_files(condition, methods=RANKING_METHODS):
     return {m: f"{OUT}/rankings/{condition}/{m}.csv" for m in methods}
 
@@ -250,6 +278,14 @@ def report_outputs():
         f"{OUT}/evaluation/paired.csv",
         f"{OUT}/evaluation/verdicts.csv",
         *expand(f"{OUT}/evaluation/topk_{{study}}.png", study=STUDIES),
+        *(
+            [
+                f"{OUT}/evaluation/severity_ceiling.csv",
+                f"{OUT}/evaluation/severity_ceiling.png",
+            ]
+            if CEILING_STUDIES
+            else []
+        ),
         *segmentation_outputs(),
         *model_outputs(),
         *training_outputs(),

@@ -132,3 +132,37 @@ rule verdicts:
         seed=config["evaluation"]["random_seed"],
     script:
         "../scripts/verdicts.py"
+
+
+rule severity_ceiling:
+    input:
+        rankings=[f"{OUT}/catalogues/{s}/expert_rankings.csv" for s in CEILING_STUDIES],
+        cohorts=[f"{OUT}/data/{STUDIES[s]}/cohort.parquet" for s in CEILING_STUDIES],
+        code=package_code("severity_ceiling.py"),
+    output:
+        table=report(
+            f"{OUT}/evaluation/severity_ceiling.csv",
+            caption="../report/severity_ceiling.rst",
+            category="Retrieval",
+            subcategory="Severity ceiling",
+        ),
+        figure=report(
+            f"{OUT}/evaluation/severity_ceiling.png",
+            caption="../report/severity_ceiling.rst",
+            category="Retrieval",
+            subcategory="Severity ceiling",
+        ),
+    log:
+        f"{OUT}/logs/severity_ceiling.log",
+    benchmark:
+        f"{OUT}/benchmarks/severity_ceiling.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        studies=CEILING_STUDIES,
+        ks=config["evaluation"]["ndcg_k"],
+        r_grid=CEILING["r"],
+        draws=CEILING["draws"],
+        seed=config["evaluation"]["random_seed"],
+    script:
+        "../scripts/severity_ceiling.py"
