@@ -54,11 +54,18 @@ def test_ceiling_rises_with_r_from_chance_to_perfect():
     pd.testing.assert_frame_equal(table, again)
 
 
-def test_ceiling_names_catalogue_films_without_a_score():
+def test_ceiling_leaves_out_catalogues_with_unscored_films():
     truth, score = _study()
+    # a catalogue holding an unscored film is left out, the others kept
     film = truth["image_id"].iloc[3]
-    with pytest.raises(InputError, match=f"1 catalogue film.*{film}"):
-        ceiling_table("s", truth, score.drop(film), [10])
+    holding = set(truth.loc[truth["image_id"] == film, "query_id"]) | {film}
+    part = ceiling_table("s", truth, score.drop(film), [10], r_grid=(1.0,), draws=2)
+    assert part["queries"].iloc[0] == truth["query_id"].nunique() - len(
+        holding & set(truth["query_id"])
+    )
+    assert part["ndcg"].iloc[0] == pytest.approx(1.0)
+    with pytest.raises(InputError, match="no catalogue has a score for every film"):
+        ceiling_table("s", truth, score.iloc[:0], [10])
     cohort = pd.DataFrame({"image_id": ["a"], "label": [0]})
     with pytest.raises(InputError, match="'sev' is not in the cohort"):
         study_scores(cohort, "sev", True)

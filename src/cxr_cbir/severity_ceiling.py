@@ -87,15 +87,21 @@ def ceiling_table(
     draws: int = 20,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """nDCG@k of simulated readouts that correlate with ``scores`` at each r of the grid."""
-    cats = Catalogues(rankings, where=f"severity ceiling of {study!r}")
+    """nDCG@k of simulated readouts that correlate with ``scores`` at each r of the grid.
+
+    Catalogues holding a film without a score are left out (``queries`` counts the rest).
+    """
+    where = f"severity ceiling of {study!r}"
+    # a catalogue (e.g. of a radiologist's CSV) with a film the score does not cover
+    # cannot be simulated: it is left out, and ``queries`` counts the ones kept
+    scored = set(scores.index[np.isfinite(scores.to_numpy(float))])
+    films = rankings.groupby("query_id")["image_id"].agg(set)
+    keep = [q for q, ids in films.items() if q in scored and ids <= scored]
+    if not keep:
+        unscored = sorted(set(rankings["image_id"]) - scored)[:3]
+        raise InputError(f"{where}: no catalogue has a score for every film, e.g. {unscored}")
+    cats = Catalogues(rankings[rankings["query_id"].isin(keep)], where=where)
     s = scores.reindex(cats.films).to_numpy(float)
-    missing = cats.films[~np.isfinite(s)]
-    if len(missing):
-        raise InputError(
-            f"severity ceiling of {study!r}: {len(missing)} catalogue film(s) have no score, "
-            f"e.g. {list(missing[:3])}"
-        )
     if np.ptp(s) == 0:
         raise InputError(f"severity ceiling of {study!r}: every catalogue film has one score")
     z = (s - s.mean()) / s.std()

@@ -239,14 +239,11 @@ CEILING = {"r": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0], "draws": 20} |
 
 
 def ceiling_scores():
-    """Studies graded by a score (not a user's expert CSV) and that score: the severity
-    ceiling simulates readouts of it (a rater study: its first rater's total)."""
+    """Studies with a severity score and that score: the severity ceiling simulates
+    readouts of it (a rater study: its first rater's total)."""
     out = {}
     for study in STUDIES:
-        spec = study_spec(study)
-        sev = spec.get("severity") or {}
-        if spec.get("expert_rankings") or not sev:
-            continue
+        sev = study_spec(study).get("severity") or {}
         if sev.get("raters"):
             first = next(iter(sev["raters"].values()))
             out[study] = {"column": first["column"], "negatives_zero": False}

@@ -14,11 +14,12 @@ for (study, score), rankings, cohort in zip(
     p.studies.items(), snakemake.input.rankings, snakemake.input.cohorts, strict=True
 ):
     scores = study_scores(pd.read_parquet(cohort), score["column"], score["negatives_zero"])
-    parts.append(
-        ceiling_table(
-            study, pd.read_csv(rankings, dtype=ids), scores, p.ks, p.r_grid, p.draws, p.seed
-        )
-    )
+    rankings = pd.read_csv(rankings, dtype=ids)
+    part = ceiling_table(study, rankings, scores, p.ks, p.r_grid, p.draws, p.seed)
+    left_out = rankings["query_id"].nunique() - int(part["queries"].iloc[0])
+    if left_out:
+        log.warning("%s: %d catalogue(s) hold a film without %s: left out", study, left_out, score)
+    parts.append(part)
 table = pd.concat(parts, ignore_index=True)
 log.info("\n%s", table.round(4).to_string(index=False))
 write_csv(table.round(4), snakemake.output.table)
