@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .catalogues import catalogue_table, graded_severity, rater_order
+from .catalogues import catalogue_table, rater_order
 from .errors import InputError
 from .ndcg import expected_random_ndcg, relevance_from_rank
+from .severity_readout import severity_targets
 
 CEILING_COLUMNS = ["study", "k", "r", "ndcg", "sd", "achieved_r", "chance", "queries", "draws"]
 R_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
@@ -32,13 +33,7 @@ R_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 
 def study_scores(cohort: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
     """The score a study's truth is graded by, indexed by image_id (NaN where unknown)."""
-    if column not in cohort.columns:
-        raise InputError(
-            f"severity ceiling: column {column!r} is not in the cohort; "
-            f"available: {sorted(cohort.columns)}"
-        )
-    sev = graded_severity(cohort, column, negatives_zero)
-    return pd.Series(sev.to_numpy(float), index=cohort["image_id"].astype(str), name=column)
+    return severity_targets(cohort, column, negatives_zero, where="severity ceiling")
 
 
 class Catalogues:

@@ -23,15 +23,17 @@ FIT_SPLITS = ("train", "validate")
 MIN_FILMS = 10
 
 
-def severity_targets(cohort: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
+def severity_targets(
+    cohort: pd.DataFrame, column: str, negatives_zero: bool, where: str = "severity readout"
+) -> pd.Series:
     """The severity score of every cohort film (NaN where unknown), indexed by image_id.
 
-    Graded as the catalogues grade it (``catalogues.graded_severity``).
+    Graded as the catalogues grade it (``catalogues.graded_severity``); ``where`` names
+    the stage in the error for a missing column.
     """
     if column not in cohort.columns:
         raise InputError(
-            f"severity readout: column {column!r} is not in the cohort; "
-            f"available: {sorted(cohort.columns)}"
+            f"{where}: column {column!r} is not in the cohort; available: {sorted(cohort.columns)}"
         )
     sev = graded_severity(cohort, column, negatives_zero)
     return pd.Series(sev.to_numpy(float), index=cohort["image_id"].astype(str), name=column)
