@@ -65,7 +65,7 @@ def test_ceiling_leaves_out_catalogues_with_unscored_films():
     )
     assert part["ndcg"].iloc[0] == pytest.approx(1.0)
     with pytest.raises(InputError, match="no catalogue has a score for every film"):
-        ceiling_table("s", truth, score.iloc[:0], [10])
+        ceiling_table("s", truth, score.iloc[:0], [10], r_grid=(1.0,), draws=2)
     cohort = pd.DataFrame({"image_id": ["a"], "label": [0]})
     with pytest.raises(InputError, match="'sev' is not in the cohort"):
         study_scores(cohort, "sev", True)

@@ -28,7 +28,6 @@ from .ndcg import expected_random_ndcg, relevance_from_rank
 from .severity_readout import severity_targets
 
 CEILING_COLUMNS = ["study", "k", "r", "ndcg", "sd", "achieved_r", "chance", "queries", "draws"]
-R_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 
 
 def study_scores(cohort: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
@@ -78,8 +77,8 @@ def ceiling_table(
     rankings: pd.DataFrame,
     scores: pd.Series,
     ks: list[int],
-    r_grid=R_GRID,
-    draws: int = 20,
+    r_grid,
+    draws: int,
     seed: int = 0,
 ) -> pd.DataFrame:
     """nDCG@k of simulated readouts that correlate with ``scores`` at each r of the grid.
@@ -98,8 +97,9 @@ def ceiling_table(
     cats = Catalogues(rankings[rankings["query_id"].isin(keep)], where=where)
     s = scores.reindex(cats.films).to_numpy(float)
     if np.ptp(s) == 0:
-        raise InputError(f"severity ceiling of {study!r}: every catalogue film has one score")
+        raise InputError(f"{where}: every catalogue film has one score")
     z = (s - s.mean()) / s.std()
+    n_queries = len(cats.queries)
     rows = []
     for r in r_grid:
         rng = np.random.default_rng([seed, int(round(r * 1000))])
@@ -110,9 +110,10 @@ def ceiling_table(
             means = np.array([cats.ndcg(v, k).mean() for v in sims])
             sd = means.std(ddof=1) if draws > 1 else 0.0
             chance = expected_random_ndcg(cats.n, k)
-            n_queries = len(cats.queries)
-            rows.append((study, int(k), float(r), means.mean(), sd, achieved, chance, n_queries))
-    return pd.DataFrame(rows, columns=CEILING_COLUMNS[:-1]).assign(draws=draws)
+            rows.append(
+                (study, int(k), float(r), means.mean(), sd, achieved, chance, n_queries, draws)
+            )
+    return pd.DataFrame(rows, columns=CEILING_COLUMNS)
 
 
 def ceiling_figure(table: pd.DataFrame, path: str) -> None:

@@ -233,11 +233,6 @@ def classifier_files(name):
     return [f"{OUT}/models/{c}/{m}/{name}" for c in CONDITIONS for m in CLASSIFIERS]
 
 
-CEILING = {"r": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0], "draws": 20} | (
-    config["evaluation"].get("ceiling") or {}
-)
-
-
 def ceiling_scores():
     """Studies with a severity score and that score: the severity ceiling simulates
     readouts of it (a rater study: its first rater's total)."""

@@ -161,8 +161,8 @@ rule severity_ceiling:
     params:
         studies=CEILING_STUDIES,
         ks=config["evaluation"]["ndcg_k"],
-        r_grid=CEILING["r"],
-        draws=CEILING["draws"],
+        r_grid=config["evaluation"]["ceiling"]["r"],
+        draws=config["evaluation"]["ceiling"]["draws"],
         seed=config["evaluation"]["random_seed"],
     script:
         "../scripts/severity_ceiling.py"

@@ -18,7 +18,9 @@ for (study, score), rankings, cohort in zip(
     part = ceiling_table(study, rankings, scores, p.ks, p.r_grid, p.draws, p.seed)
     left_out = rankings["query_id"].nunique() - int(part["queries"].iloc[0])
     if left_out:
-        log.warning("%s: %d catalogue(s) hold a film without %s: left out", study, left_out, score)
+        log.warning(
+            "%s: %d catalogue(s) hold a film without %s: left out", study, left_out, score["column"]
+        )
     parts.append(part)
 table = pd.concat(parts, ignore_index=True)
 log.info("\n%s", table.round(4).to_string(index=False))
