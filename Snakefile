@@ -36,6 +36,7 @@ localrules:
     ndcg_stats,
     verdicts,
     severity_ceiling,
+    severity_eval,
     classification_report,
     learning_curves,
     query_settings,
@@ -57,6 +58,8 @@ include: "workflow/rules/segmentation.smk"
 include: "workflow/rules/catalogues.smk"
 include: "workflow/rules/ssim.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/severity.smk"
+include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/metric.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"

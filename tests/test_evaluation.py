@@ -87,8 +87,22 @@ def test_ndcg_tables_and_verdicts_by_construction():
     assert got[("CNN > SSIM", "cnn")] == "holds"
     assert got[("IG > CNN(IG)", "ig")] == "holds"
     assert got[("learned > random", "cnn_ig")] == "reversed"
+    assert got[("SEV > CNN_SEV", "sev")] == "not run"  # neither severity method ran here
     # Zhong's claims have no data here: listed as not run, never dropped
     assert (v[v["claim"].str.startswith("DML")]["verdict"] == "not run").all()
+
+
+def test_severity_model_against_readout_verdict():
+    ndcg = _ndcg_rows()
+    sev = ndcg[ndcg["method"] == "cnn"].assign(method="sev")
+    readout = sev.assign(method="cnn_sev", ndcg=sev["ndcg"] - 0.04)
+    v = verdict_table(pd.concat([ndcg, sev, readout], ignore_index=True))
+    got = v[v["claim"] == "SEV > CNN_SEV"].set_index("metric")
+    assert got.loc["ndcg@10", "verdict"] == "holds"
+    assert got.loc["ndcg@10", "mean_diff"] == pytest.approx(0.04, abs=1e-9)
+    flipped = pd.concat([ndcg, sev, readout.assign(ndcg=sev["ndcg"] + 0.04)], ignore_index=True)
+    again = verdict_table(flipped)
+    assert (again[again["claim"] == "SEV > CNN_SEV"]["verdict"] == "reversed").all()
 
 
 def test_zhong_verdicts_from_per_film_tables():

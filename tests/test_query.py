@@ -97,7 +97,7 @@ def _archive_films(tiny_run, engine, scope, model, n=3):
 
 @pytest.mark.parametrize(
     "scope,model",
-    [("effusion", m) for m in ("cnn", "ig", "att", "cnn_ig", "cnn_sev")]
+    [("effusion", m) for m in ("cnn", "ig", "att", "cnn_ig", "cnn_sev", "sev")]
     + [("metric", "dml"), ("metric", "ce")],
 )
 def test_query_of_an_archive_film_gives_its_archive_vector(tiny_run, scope, model):

@@ -29,6 +29,7 @@ def test_tiny_run_writes_the_result_contract(tiny_run):
         "att",
         "cnn_ig",
         "cnn_sev",
+        "sev",
         "dml",
         "ce",
     }
@@ -137,8 +138,10 @@ MODEL_JOBS = {
     "embed_shard": 16,  # cnn, ig, att, cnn_ig x 2 conditions x 2 shards
     "embed": 8,
     "severity_readout": 2,  # cnn_sev: the CNN's features -> severity, per condition
-    "rank_embedding": 14,  # cnn, ig, att, cnn_ig, cnn_sev, dml, ce x 2 conditions
-    "embedding_index": 12,
+    "train_severity": 2,  # sev: a DenseNet-121 trained on the scores, per condition
+    "severity_eval": 1,  # held-out r and MAE of sev and cnn_sev
+    "rank_embedding": 16,  # cnn, ig, att, cnn_ig, cnn_sev, sev, dml, ce x 2 conditions
+    "embedding_index": 14,
     "query_settings": 1,
     "classification_report": 1,
     "learning_curves": 1,
@@ -325,7 +328,7 @@ def test_editing_package_code_reruns_the_rules_that_import_it(tiny_run, tmp_path
 
 def test_every_method_ranks_every_catalogue(tiny_run):
     out = tiny_run / "results/tiny"
-    methods = ["ssim", "random", "cnn", "ig", "att", "cnn_ig", "cnn_sev", "dml", "ce"]
+    methods = ["ssim", "random", "cnn", "ig", "att", "cnn_ig", "cnn_sev", "sev", "dml", "ce"]
     for cond in ("effusion", "pneumonia"):
         expert = pd.read_csv(out / f"catalogues/{cond}/expert_rankings.csv", dtype=str)
         truth = expert[expert["rater"] == "R1"]
@@ -403,3 +406,36 @@ def test_metric_learning_tables(tiny_run):
     assert (pred.groupby(["features", "group"])["fold"].nunique() == 1).all()
     manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
     assert (pred["group"].to_numpy() == manifest.loc[pred["image_id"], "group"].to_numpy()).all()
+
+
+def test_tiny_run_severity_model_and_its_agreement_table(tiny_run):
+    out = tiny_run / "results/tiny"
+    table = pd.read_csv(out / "evaluation/severity.csv")
+    assert list(table.columns) == [
+        "condition", "method", "target", "split", "films",
+        "pearson_r", "r_low", "r_high", "mae", "mae_low", "mae_high",
+    ]  # fmt: skip
+    keys = set(
+        zip(table["condition"], table["method"], table["target"], table["split"], strict=True)
+    )
+    for cond in ("effusion", "pneumonia"):
+        for method in ("sev", "cnn_sev"):
+            for split in ("train", "validate", "test"):
+                assert (cond, method, f"severity_{cond}", split) in keys
+    # every scored film of the cohort, once per split, in both methods' rows
+    for cond in ("effusion", "pneumonia"):
+        cohort = pd.read_parquet(out / f"data/{cond}/cohort.parquet")
+        scored = cohort[cohort[f"severity_{cond}"].notna()]
+        rows = table[(table["condition"] == cond)].set_index(["method", "split"])
+        for split, n in scored["split"].value_counts().items():
+            assert rows.loc[("sev", split), "films"] == n
+            assert rows.loc[("cnn_sev", split), "films"] == n
+    preds = pd.read_csv(out / "models/pneumonia/sev/predictions.csv")
+    test = preds[preds["split"] == "test"]
+    r = np.corrcoef(test["score"], test["predicted"])[0, 1]
+    got = table.set_index(["condition", "method", "split"]).loc[("pneumonia", "sev", "test")]
+    assert got["pearson_r"] == pytest.approx(r)
+    assert got["mae"] == pytest.approx(np.abs(test["score"] - test["predicted"]).mean())
+    emb = np.load(out / "embeddings/pneumonia/sev.npz")
+    assert emb["vectors"].shape == (len(pd.read_parquet(out / "data/pneumonia/cohort.parquet")), 1)
+    assert not (out / "models/pneumonia/sev/checkpoint.pt").exists()

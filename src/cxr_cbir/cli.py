@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="top-k most similar archive films for new films")
     q.add_argument("films", type=Path, nargs="+", metavar="FILM", help="films or folders of films")
     q.add_argument("--run", required=True, help="run name (results/<run>)")
-    q.add_argument("--model", default="ig", help="cnn, ig, att, cnn_ig, cnn_sev, dml or ce")
+    q.add_argument("--model", default="ig", help="cnn, ig, att, cnn_ig, cnn_sev, sev, dml or ce")
     q.add_argument("-k", type=int, default=4, help="neighbours to return (default 4)")
     q.add_argument("--condition", help="condition whose models to use (default: the first)")
     q.add_argument("--directory", type=Path, default=Path("."), help="folder holding results/")

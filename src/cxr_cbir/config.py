@@ -80,6 +80,9 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+LIBRARY_PREFIXES = ("torchvision:", "torchxrayvision:")
+
+
 def _check_models(config: dict) -> None:
     """Every condition has a training recipe; init chains name known models, no cycles."""
     methods = (config.get("models") or {}).get("methods", [])
@@ -89,21 +92,35 @@ def _check_models(config: dict) -> None:
     for name, cond in conditions.items():
         if "train" not in cond:
             raise InputError(f"config key 'conditions.{name}.train': required when models are run")
-        if "cnn_sev" in methods and not (cond.get("severity") or {}).get("column"):
+        sev_init = (config.get("severity_model") or {}).get("init", "cnn")
+        if "sev" in methods and sev_init == "pretrain" and not config.get("pretrain"):
             raise InputError(
-                f"config key 'conditions.{name}.severity.column': models.methods has cnn_sev, "
-                "which learns to predict that score from the training films"
+                "config key 'severity_model.init': 'pretrain' needs a 'pretrain' block"
             )
+        for method in ("cnn_sev", "sev"):
+            if method in methods and not (cond.get("severity") or {}).get("column"):
+                raise InputError(
+                    f"config key 'conditions.{name}.severity.column': models.methods has "
+                    f"{method}, which learns to predict that score from the training films"
+                )
     edges = {}
     for name, cond in conditions.items():
         for model, init in (cond.get("init") or {}).items():
-            if init == "random" or ("/" in init or init.endswith((".pt", ".pth"))):
+            if init == "pretrain" and not config.get("pretrain"):
+                raise InputError(
+                    f"config key 'conditions.{name}.init.{model}': 'pretrain' needs a "
+                    "'pretrain' block (its findings and recipe)"
+                )
+            if init in ("random", "pretrain") or init.startswith(LIBRARY_PREFIXES):
+                continue
+            if "/" in init or init.endswith((".pt", ".pth")):
                 continue
             other_model, _, other_cond = init.partition(":")
             if other_model not in ("cnn", "ig", "att") or other_cond not in conditions:
                 raise InputError(
                     f"config key 'conditions.{name}.init.{model}': {init!r} is not 'random', "
-                    "'<cnn|ig|att>:<condition>' or a weights file path"
+                    "'pretrain', '<cnn|ig|att>:<condition>', 'torchvision:imagenet', "
+                    "'torchxrayvision:<weights>' or a weights file path"
                 )
             edges[(model, name)] = (other_model, other_cond)
     for start in edges:

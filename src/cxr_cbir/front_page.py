@@ -21,6 +21,8 @@ METHOD_TEXT = {
     "cnn_ig": "ablation: the CNN's own features of the saliency maps, without retraining.",
     "cnn_sev": "distance of predicted severity: a ridge readout of the CNN's features fitted "
     "to the severity scores of the training films (disease and severity, not looks).",
+    "sev": "distance of predicted severity: a DenseNet-121 trained to regress the graded "
+    "scores of the training films (the condition's CNN as its start), similar in severity.",
     "dml": "L2 distance between 64-d embeddings of a ResNet-50 with spatial attention trained "
     "with the multi-similarity loss (Zhong et al.).",
     "ce": "cosine distance between features of a ResNet-50 trained with cross-entropy "

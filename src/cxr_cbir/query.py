@@ -160,6 +160,8 @@ class QueryEngine:
             method = self.settings["saliency_method"]
             cnn = self._net(scope, "cnn")
             maps = saliency_maps(cnn, images, method, 8, self.device).astype(np.float32)
+        if model == "sev":  # the severity model's predicted score (the graded column)
+            return self._severity(scope, images, batch_size), maps
         if model == "cnn_sev":  # the CNN's features through the run's severity readout
             from .severity_readout import apply_readout
 
@@ -174,6 +176,21 @@ class QueryEngine:
             net = self._net(scope, "cnn" if model == "cnn_ig" else "ig")
             return compute_embeddings(net, maps, batch_size, self.device), maps
         return compute_embeddings(self._net(scope, model), images, batch_size, self.device), maps
+
+    def _severity(self, scope: str, images: np.ndarray, batch_size: int) -> np.ndarray:
+        """(N, 1) predicted graded score, in its own units, as rule train_severity wrote."""
+        from .models.multi_output import load_multi_output_model
+        from .training.severity import predict_severity
+
+        folder = self.out / "models" / scope / "sev"
+        with np.load(_require(folder / "scaler.npz", "severity scaler")) as z:
+            mean, scale = z["mean"], z["scale"]
+        key = (scope, "sev")
+        if key not in self._nets:
+            path = _require(folder / "model.pt", "sev model")
+            self._nets[key] = load_multi_output_model(path, len(mean), self.device)
+        z = predict_severity(self._nets[key], images, batch_size, self.device)
+        return (z * scale + mean)[:, :1].astype(np.float32)
 
     # -- search --------------------------------------------------------------------------
     def index(self, scope: str, model: str) -> tuple[EmbeddingIndex, pd.DataFrame]:

@@ -38,10 +38,11 @@ SILVA_PAIRS = [
     ("CNN > SSIM", "cnn", "ssim"),
     ("IG > CNN(IG)", "ig", "cnn_ig"),
 ]
-LEARNED = ("cnn", "ig", "att", "cnn_ig", "cnn_sev", "dml", "ce")
+LEARNED = ("cnn", "ig", "att", "cnn_ig", "cnn_sev", "sev", "dml", "ce")
 CLAIMS = [
     *(c for c, _, _ in SILVA_PAIRS),
     "learned > random",
+    "SEV > CNN_SEV",
     "DML > CE (recall@1)",
     "DML > CE (KNN accuracy)",
     "ensemble Dice > best member",
@@ -63,6 +64,8 @@ def silva_rows(ndcg: pd.DataFrame, seed: int = 0) -> list[tuple]:
         metric = f"ndcg@{int(k)}"
         pairs = list(SILVA_PAIRS)
         pairs += [("learned > random", m, "random") for m in LEARNED if m in methods]
+        # the trained severity model against the ridge readout of the CNN's features
+        pairs.append(("SEV > CNN_SEV", "sev", "cnn_sev"))
         for claim, method, baseline in pairs:
             ran = method in methods and baseline in methods
             diff = compare(ndcg, condition, int(k), method, baseline, seed) if ran else None

@@ -48,6 +48,11 @@ CLASSIFIERS = [m for m in ("cnn", "ig", "att") if m in MODELS.get("methods", [])
 # ig trains on the CNN's saliency maps; cnn_ig and cnn_sev read the CNN's features
 if {"ig", "cnn_ig", "cnn_sev"} & set(CLASSIFIERS + MODELS.get("methods", [])):
     CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
+# sev: a DenseNet-121 trained on the severity scores (by default from the CNN's weights)
+SEV = "sev" in MODELS.get("methods", [])
+SEV_MODEL = config.get("severity_model") or {}
+if SEV and SEV_MODEL.get("init", "cnn") == "cnn":
+    CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
 ML = config.get("metric_learning") or {}
 ML_METHODS = ["dml", "ce"] if ML else []
 EMBEDDING_METHODS = list(MODELS.get("methods", [])) + ML_METHODS
@@ -160,8 +165,10 @@ def seg_train_settings():
 def init_weights(condition, model):
     """The weights a classifier starts from: random, another trained model, or a file."""
     init = config["conditions"][condition].get("init", {}).get(model, "random")
-    if init == "random":
+    if init == "random" or library_init(init):
         return []
+    if init == "pretrain":
+        return [PRETRAIN_MODEL]
     if ":" in init and "/" not in init:
         other_model, other_condition = init.split(":", 1)
         return [f"{OUT}/models/{other_condition}/{other_model}/model.pt"]
@@ -198,6 +205,90 @@ def severity_settings(wildcards):
     """The severity score a condition's catalogues are graded by: the readout's target."""
     sev = config["conditions"][wildcards.condition]["severity"]
     return {"column": sev["column"], "negatives_zero": sev.get("negatives_zero", False)}
+
+
+def severity_model_spec(wildcards):
+    """What the severity model of one condition reads: its targets (the graded column
+    first) and its own training recipe (narrow: a classifier edit does not retrain it,
+    except through its init weights)."""
+    sev = config["conditions"][wildcards.condition]["severity"]
+    extra = [t for t in sev.get("targets", []) if t != sev["column"]]
+    budget = ("epochs", "patience", "min_epochs", "schedule", "warmup_epochs")
+    return {
+        "targets": [sev["column"], *extra],
+        "negatives_zero": sev.get("negatives_zero", False),
+        "optimizer": SEV_MODEL["optimizer"],
+        "lr": SEV_MODEL["lr"],
+        "batch_size": SEV_MODEL["batch_size"],
+        "budget": {k: SEV_MODEL.get(k) for k in budget},
+    }
+
+
+PRETRAIN = config.get("pretrain") or {}
+PRETRAIN_MODEL = f"{OUT}/models/pretrain/cnn/model.pt"
+
+
+def pretrain_spec():
+    """What the pretraining stage reads (narrow): its findings and its recipe."""
+    budget = ("epochs", "patience", "min_epochs", "schedule", "warmup_epochs")
+    return {
+        "targets": PRETRAIN["targets"],
+        "optimizer": PRETRAIN["optimizer"],
+        "lr": PRETRAIN["lr"],
+        "batch_size": PRETRAIN["batch_size"],
+        "budget": {k: PRETRAIN.get(k) for k in budget},
+    }
+
+
+def uses_pretrain():
+    inits = [SEV_MODEL.get("init", "cnn")] if SEV else []
+    for cond in config["conditions"].values():
+        inits += list((cond.get("init") or {}).values())
+    return "pretrain" in inits
+
+
+def library_init(spec):
+    """torchvision:... / torchxrayvision:... weights: loaded by the job, not a file input."""
+    return spec if spec.startswith(("torchvision:", "torchxrayvision:")) else None
+
+
+def severity_init(wildcards):
+    """The weights file the severity model starts from: the condition's CNN, the
+    pretrained trunk, a local file, or none (random, or library weights: params)."""
+    init = SEV_MODEL.get("init", "cnn")
+    if init == "random" or library_init(init):
+        return []
+    if init == "cnn":
+        return [f"{OUT}/models/{wildcards.condition}/cnn/model.pt"]
+    if init == "pretrain":
+        return [PRETRAIN_MODEL]
+    return [init]
+
+
+def pretrain_outputs():
+    if not uses_pretrain():
+        return []
+    return [f"{OUT}/models/pretrain/cnn/metrics.csv"]
+
+
+def severity_outputs():
+    """The severity agreement table (sev and cnn_sev: held-out r and MAE)."""
+    if not ({"sev", "cnn_sev"} & set(EMBEDDING_METHODS)):
+        return []
+    return [f"{OUT}/evaluation/severity.csv"]
+
+
+def severity_eval_inputs(wildcards):
+    methods = set(EMBEDDING_METHODS)
+    sev = [
+        f"{OUT}/models/{c}/sev/predictions.csv" for c in CONDITIONS if "sev" in methods
+    ]
+    readout = CONDITIONS if "cnn_sev" in methods else []
+    return {
+        "sev": sev,
+        "readout": [f"{OUT}/embeddings/{c}/cnn_sev.npz" for c in readout],
+        "readout_cohorts": [f"{OUT}/data/{c}/cohort.parquet" for c in readout],
+    }
 
 
 def metric_train_settings(wildcards):
@@ -278,6 +369,8 @@ def report_outputs():
             if CEILING_STUDIES
             else []
         ),
+        *severity_outputs(),
+        *pretrain_outputs(),
         *segmentation_outputs(),
         *model_outputs(),
         *training_outputs(),
@@ -317,6 +410,12 @@ def training_histories():
         "classifiers": classifier_files("history.csv"),
         "metric": [f"{OUT}/models/metric/{m}/history.csv" for m in ML_METHODS],
         "seg": [f"{OUT}/segmentation/members/{m}/history.csv" for m in SEG_MEMBERS],
+        "severity": [
+            f"{OUT}/models/{c}/sev/history.csv" for c in (CONDITIONS if SEV else [])
+        ],
+        "pretrain": (
+            [f"{OUT}/models/pretrain/cnn/history.csv"] if uses_pretrain() else []
+        ),
     }
 
 

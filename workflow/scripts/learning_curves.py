@@ -14,6 +14,11 @@ parts = []
 for path in snakemake.input.classifiers:
     h = pd.read_csv(path)
     parts.append(("classifier", f"{h['condition'].iloc[0]}/{h['model'].iloc[0]}", h))
+for path in snakemake.input.pretrain:
+    parts.append(("pretrain", "pretrain", pd.read_csv(path)))
+for path in snakemake.input.severity:
+    h = pd.read_csv(path)
+    parts.append(("severity", f"{h['condition'].iloc[0]}/sev", h))
 for family, paths in (("metric", snakemake.input.metric), ("segmentation", snakemake.input.seg)):
     for path in paths:
         parts.append((family, Path(path).parent.name, pd.read_csv(path)))

@@ -1,9 +1,10 @@
 """One long table of every training history, for the learning-curve figure and the report.
 
 Each family's trainer writes its own ``history.csv`` (classifiers per condition and
-model, metric models, segmentation members); ``combine`` puts them in one frame with the
-step (epoch or iteration), the training loss, the monitored validation score and the
-kept flag, so that one figure shows whether every model reached its plateau.
+model, metric models, segmentation members, severity models, pretraining); ``combine``
+puts them in one frame with the step (epoch or iteration), the training loss, the
+monitored validation score and the kept flag, so that one figure shows whether every
+model reached its plateau.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ MONITORED = {
     "classifier": ("epoch", "val_auc"),
     "metric": ("iteration", "val_recall_at_1"),
     "segmentation": ("epoch", "val_dice"),
+    "severity": ("epoch", "val_r"),
+    "pretrain": ("epoch", "val_mean_auc"),
 }
 
 

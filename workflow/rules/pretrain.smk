@@ -1,0 +1,38 @@
+# Pretraining (init: pretrain): a DenseNet-121 trained on every cached film of the run
+# to predict every finding the archive records; its weights start the classifiers and
+# the severity model. It reruns only when the cache, the split or its settings change.
+
+
+rule pretrain:
+    input:
+        split=f"{OUT}/data/split.parquet",
+        images=CACHE_IMAGES,
+        index=CACHE_INDEX,
+        code=package_code("pretrain.py"),
+    output:
+        model=f"{OUT}/models/pretrain/cnn/model.pt",
+        history=f"{OUT}/models/pretrain/cnn/history.csv",
+        metrics=report(
+            f"{OUT}/models/pretrain/cnn/metrics.csv",
+            caption="../report/pretrain.rst",
+            category="Classification",
+            subcategory="Pretraining",
+        ),
+    log:
+        f"{OUT}/logs/pretrain.log",
+    benchmark:
+        f"{OUT}/benchmarks/pretrain.tsv"
+    priority: 20
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        spec=lambda wc: pretrain_spec(),
+        amp=config["training"]["amp"],
+        workers=config["training"]["workers"],
+        seed=config["seed"],
+        checkpoint=f"{OUT}/models/pretrain/cnn/checkpoint.pt",
+    script:
+        "../scripts/pretrain.py"

@@ -1,0 +1,87 @@
+"""Train the severity model (sev) of one condition; predict every cohort film's scores."""
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.cohort_data import cohort_images
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.models.multi_output import MultiOutputDenseNet
+from cxr_cbir.pretrained import init_from_library
+from cxr_cbir.severity_eval import long_predictions
+from cxr_cbir.shards import save_arrays
+from cxr_cbir.torch_utils import (
+    load_state_dict_file,
+    pick_device,
+    save_checkpoint,
+    seed_everything,
+    set_threads,
+)
+from cxr_cbir.training.engine import Budget
+from cxr_cbir.training.severity import predict_severity, target_matrix, train_severity
+
+log = runlog.setup(snakemake.log[0])
+set_threads(snakemake.threads)
+device = pick_device()
+spec = snakemake.params.spec
+targets = spec["targets"]
+cohort = pd.read_parquet(snakemake.input.cohort)
+images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
+scores = target_matrix(cohort, targets, spec["negatives_zero"])
+split = cohort["split"].to_numpy()
+for name in ("train", "validate", "test"):
+    m = split == name
+    log.info(
+        "%s: %d films, scored per target %s",
+        name,
+        int(m.sum()),
+        dict(zip(targets, np.isfinite(scores[m]).sum(0).tolist(), strict=True)),
+    )
+seed_everything(snakemake.params.seed)  # the random head too: same seed, same model
+model = MultiOutputDenseNet(n_outputs=len(targets))
+if snakemake.input.init:
+    missing = load_state_dict_file(model, snakemake.input.init[0])
+    log.info(
+        "initialised from %s (%d tensors left at random)", snakemake.input.init[0], len(missing)
+    )
+elif snakemake.params.library_init:  # torchvision / torchxrayvision weights, from their caches
+    n = init_from_library(model, snakemake.params.library_init, "densenet121")
+    log.info("initialised %d tensors from %s", n, snakemake.params.library_init)
+train, val = split == "train", split == "validate"
+model, history, scaler = train_severity(
+    model,
+    images[train],
+    scores[train],
+    images[val],
+    scores[val],
+    optimizer=spec["optimizer"],
+    lr=spec["lr"],
+    budget=Budget.from_config({**spec["budget"], "amp": snakemake.params.amp}),
+    batch_size=spec["batch_size"],
+    seed=snakemake.params.seed,
+    checkpoint=snakemake.params.checkpoint,
+    device=device,
+    workers=snakemake.params.workers,
+)
+kept = history.loc[history["kept"], "epoch"]
+log.info("kept epoch %s of %d", kept.iloc[0] if len(kept) else "-", len(history))
+predicted = scaler.inverse(predict_severity(model, images, spec["batch_size"], device))
+ids = cohort["image_id"].to_numpy(dtype=str)
+table = long_predictions(cohort, ids, predicted, targets, scores)
+for (target, name), g in table.groupby(["target", "split"], sort=False):
+    r = np.corrcoef(g["score"], g["predicted"])[0, 1] if len(g) > 2 else float("nan")
+    log.info("%s %s: %d films, r %.3f", target, name, len(g), r)
+write_csv(table, snakemake.output.predictions)
+write_csv(
+    history.assign(condition=snakemake.wildcards.condition, model="sev"), snakemake.output.history
+)
+save_arrays(
+    snakemake.output.scaler, mean=scaler.mean, scale=scaler.scale, targets=np.array(targets)
+)
+# the ranking embedding: the predicted primary score (the one the catalogues are graded by)
+save_arrays(snakemake.output.embeddings, ids=ids, vectors=predicted[:, :1].astype(np.float32))
+save_checkpoint(model.state_dict(), snakemake.output.model)
+if os.path.exists(snakemake.params.checkpoint):
+    os.remove(snakemake.params.checkpoint)  # complete: a later rerun starts afresh
