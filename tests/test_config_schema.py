@@ -55,6 +55,36 @@ def test_shipped_configs_are_valid(path):
             ],
             r"'conditions.pneumonia.severity.column': models.methods has cnn_sev",
         ),
+        (  # so does the severity model
+            lambda c: [
+                c["models"].update(methods=["cnn", "sev"]),
+                c["conditions"]["pneumonia"].pop("severity"),
+            ],
+            r"'conditions.pneumonia.severity.column': models.methods has sev",
+        ),
+        (  # init: pretrain needs the stage's settings
+            lambda c: c["conditions"]["effusion"]["init"].update(cnn="pretrain"),
+            r"'conditions.effusion.init.cnn': 'pretrain' needs a 'pretrain' block",
+        ),
+        (
+            lambda c: [
+                c.update(pretrain={"targets": ["finding"]}),
+                c["conditions"]["effusion"]["init"].update(att="pretrain"),
+            ],
+            r"'conditions.effusion.init.att': 'pretrain' starts DenseNet-121",
+        ),
+        (
+            lambda c: c["severity_model"].update(init="pretrain"),
+            r"'severity_model.init': 'pretrain' needs a 'pretrain' block",
+        ),
+        (
+            lambda c: c["metric_learning"].update(init="torchvision:resnet18"),
+            r"'metric_learning.init': 'torchvision:resnet18' does not match",
+        ),
+        (
+            lambda c: c["conditions"]["effusion"]["init"].update(cnn="imagenet:densenet"),
+            r"'conditions.effusion.init.cnn': 'imagenet:densenet' is not 'random'",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(demo_config, change, message):

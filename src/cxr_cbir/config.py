@@ -106,10 +106,21 @@ def _check_models(config: dict) -> None:
     edges = {}
     for name, cond in conditions.items():
         for model, init in (cond.get("init") or {}).items():
+            if init == "pretrain" and model == "att":
+                raise InputError(
+                    f"config key 'conditions.{name}.init.att': 'pretrain' starts DenseNet-121 "
+                    "classifiers (cnn, ig); the attention model starts from random, a trained "
+                    "model or library weights"
+                )
             if init == "pretrain" and not config.get("pretrain"):
                 raise InputError(
                     f"config key 'conditions.{name}.init.{model}': 'pretrain' needs a "
                     "'pretrain' block (its findings and recipe)"
+                )
+            if init.startswith("torchvision:") and init != "torchvision:imagenet":
+                raise InputError(
+                    f"config key 'conditions.{name}.init.{model}': torchvision's weights are "
+                    "'torchvision:imagenet'"
                 )
             if init in ("random", "pretrain") or init.startswith(LIBRARY_PREFIXES):
                 continue

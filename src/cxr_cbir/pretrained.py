@@ -171,3 +171,47 @@ def init_from_library(model: torch.nn.Module, spec: str, architecture: str, pref
         raise InputError(f"init {spec!r}: no tensor matches the model's names and shapes")
     model.load_state_dict(usable, strict=False)
     return len(usable)
+
+
+def _att_names(state: dict) -> dict:
+    """DenseNet-121 ``features.*`` weights in the dual-attention model's stage names."""
+    from .models.attention import DualAttentionDenseNet
+
+    own = DualAttentionDenseNet().state_dict()
+    children = _densenet_children()
+    cut2, cut3 = children.index("denseblock2") + 1, children.index("denseblock3") + 1
+    out = {}
+    for key, value in state.items():
+        if not key.startswith("features."):
+            continue
+        child, _, rest = key[len("features.") :].partition(".")
+        i = children.index(child)
+        stage, j = (2, i) if i < cut2 else ((3, i - cut2) if i < cut3 else (4, i - cut3))
+        name = f"stage{stage}.{j}.{rest}"
+        if name in own:
+            out[name] = value
+    return out
+
+
+def _densenet_children() -> list[str]:
+    """The child names of DenseNet-121's ``features`` (conv0 ... norm5), in order."""
+    from torchvision.models import densenet121
+
+    return [n for n, _ in densenet121(weights=None).features.named_children()]
+
+
+FAMILIES = {"densenet": "densenet121", "att": "densenet121", "resnet": "resnet50"}
+
+
+def family_state(spec: str, family: str, path: Path | None = None) -> dict:
+    """Library weights in the names of one of this project's model families: ``densenet``
+    (cnn, ig, sev, pretrain: ``features.*``), ``att`` (the dual-attention model's stages)
+    or ``resnet`` (the metric models' ``trunk.*``), ready for a plain weights-only load."""
+    if family not in FAMILIES:
+        raise InputError(f"library weights: unknown model family {family!r}; {sorted(FAMILIES)}")
+    state = library_state(spec, FAMILIES[family], path)
+    if family == "att":
+        return _att_names(state)
+    if family == "resnet":
+        return {f"trunk.{k}": v for k, v in state.items() if not k.startswith("fc.")}
+    return {k: v for k, v in state.items() if k.startswith("features.")}

@@ -165,8 +165,10 @@ def seg_train_settings():
 def init_weights(condition, model):
     """The weights a classifier starts from: random, another trained model, or a file."""
     init = config["conditions"][condition].get("init", {}).get(model, "random")
-    if init == "random" or library_init(init):
+    if init == "random":
         return []
+    if library_weights(init, "att" if model == "att" else "densenet"):
+        return [library_weights(init, "att" if model == "att" else "densenet")]
     if init == "pretrain":
         return [PRETRAIN_MODEL]
     if ":" in init and "/" not in init:
@@ -247,17 +249,29 @@ def uses_pretrain():
     return "pretrain" in inits
 
 
-def library_init(spec):
-    """torchvision:... / torchxrayvision:... weights: loaded by the job, not a file input."""
-    return spec if spec.startswith(("torchvision:", "torchxrayvision:")) else None
+# torchvision / torchxrayvision weights, in the names of each model family (rule
+# library_weights): DenseNet-121 for cnn / ig / sev, its stages for att, ResNet-50 for
+# the metric models
+LIBRARY_FAMILIES = {"densenet": "densenet121", "att": "densenet121", "resnet": "resnet50"}
+
+
+def library_weights(spec, family):
+    """The run's file of ``spec``'s library weights for ``family``, or None when ``spec``
+    does not name library weights."""
+    if not spec.startswith(("torchvision:", "torchxrayvision:")):
+        return None
+    lib, _, name = spec.partition(":")
+    return f"{OUT}/models/library/{lib}/{name}/{family}.pt"
 
 
 def severity_init(wildcards):
     """The weights file the severity model starts from: the condition's CNN, the
     pretrained trunk, a local file, or none (random, or library weights: params)."""
     init = SEV_MODEL.get("init", "cnn")
-    if init == "random" or library_init(init):
+    if init == "random":
         return []
+    if library_weights(init, "densenet"):
+        return [library_weights(init, "densenet")]
     if init == "cnn":
         return [f"{OUT}/models/{wildcards.condition}/cnn/model.pt"]
     if init == "pretrain":
@@ -446,6 +460,8 @@ def metric_init(wildcards):
     """The trained ce baseline when the dml network starts from its trunk (init: ce)."""
     if wildcards.mlmodel == "dml" and ML.get("init") == "ce":
         return f"{OUT}/models/metric/ce/model.pt"
+    if library_weights(ML.get("init", "random"), "resnet"):  # both trunks, as Zhong et al.
+        return library_weights(ML["init"], "resnet")
     return []
 
 

@@ -36,3 +36,24 @@ rule pretrain:
         checkpoint=f"{OUT}/models/pretrain/cnn/checkpoint.pt",
     script:
         "../scripts/pretrain.py"
+
+
+rule library_weights:
+    input:
+        code=package_code("library_weights.py"),
+    output:
+        f"{OUT}/models/library/{{lib}}/{{weights}}/{{family}}.pt",
+    log:
+        f"{OUT}/logs/library_weights_{{lib}}_{{weights}}_{{family}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/library_weights_{{lib}}_{{weights}}_{{family}}.tsv"
+    wildcard_constraints:
+        lib="torchvision|torchxrayvision",
+        family="densenet|att|resnet",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        spec=lambda wc: f"{wc.lib}:{wc.weights}",
+        arch=lambda wc: LIBRARY_FAMILIES[wc.family],
+    script:
+        "../scripts/library_weights.py"

@@ -28,7 +28,6 @@ rule train_severity:
         gpu=1,
     params:
         spec=severity_model_spec,
-        library_init=library_init(SEV_MODEL.get("init", "cnn")),
         amp=config["training"]["amp"],
         workers=config["training"]["workers"],
         seed=config["seed"],

@@ -9,7 +9,6 @@ from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models.multi_output import MultiOutputDenseNet
-from cxr_cbir.pretrained import init_from_library
 from cxr_cbir.severity_eval import long_predictions
 from cxr_cbir.shards import save_arrays
 from cxr_cbir.torch_utils import (
@@ -46,9 +45,6 @@ if snakemake.input.init:
     log.info(
         "initialised from %s (%d tensors left at random)", snakemake.input.init[0], len(missing)
     )
-elif snakemake.params.library_init:  # torchvision / torchxrayvision weights, from their caches
-    n = init_from_library(model, snakemake.params.library_init, "densenet121")
-    log.info("initialised %d tensors from %s", n, snakemake.params.library_init)
 train, val = split == "train", split == "validate"
 model, history, scaler = train_severity(
     model,
