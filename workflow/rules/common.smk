@@ -252,7 +252,11 @@ def uses_pretrain():
 # torchvision / torchxrayvision weights, in the names of each model family (rule
 # library_weights): DenseNet-121 for cnn / ig / sev, its stages for att, ResNet-50 for
 # the metric models
-LIBRARY_FAMILIES = {"densenet": "densenet121", "att": "densenet121", "resnet": "resnet50"}
+LIBRARY_FAMILIES = {
+    "densenet": "densenet121",
+    "att": "densenet121",
+    "resnet": "resnet50",
+}
 
 
 def library_weights(spec, family):
@@ -277,6 +281,34 @@ def severity_init(wildcards):
     if init == "pretrain":
         return [PRETRAIN_MODEL]
     return [init]
+
+
+CROSS = config.get("cross_source") or {}
+# the condition models scored on held-out sources: their embeddings and own heads
+CROSS_EMBEDDING_METHODS = [m for m in ("cnn", "ig", "att") if m in EMBEDDING_METHODS]
+
+
+def cross_source_inputs(wildcards):
+    """Every table and embedding the cross-source evaluation reads, by name."""
+    inputs = {}
+    for c in CONDITIONS:
+        inputs[f"cohort_{c}"] = f"{OUT}/data/{c}/cohort.parquet"
+        for m in CROSS_EMBEDDING_METHODS:
+            inputs[f"{c}_{m}"] = f"{OUT}/embeddings/{c}/{m}.npz"
+            inputs[f"{c}_{m}_model"] = f"{OUT}/models/{c}/{m}/model.pt"
+        if "sev" in EMBEDDING_METHODS:
+            inputs[f"{c}_sev_predictions"] = f"{OUT}/models/{c}/sev/predictions.csv"
+        if "cnn_sev" in EMBEDDING_METHODS:
+            inputs[f"{c}_cnn_sev"] = f"{OUT}/embeddings/{c}/cnn_sev.npz"
+    if ML:
+        inputs["metric_labels"] = f"{OUT}/data/metric/labels.parquet"
+        for m in ML_METHODS:
+            inputs[f"metric_{m}"] = f"{OUT}/embeddings/metric/{m}.npz"
+    return inputs
+
+
+def cross_source_outputs():
+    return [f"{OUT}/evaluation/cross_source.csv"] if CROSS else []
 
 
 def pretrain_outputs():
@@ -384,6 +416,7 @@ def report_outputs():
             else []
         ),
         *severity_outputs(),
+        *cross_source_outputs(),
         *pretrain_outputs(),
         *segmentation_outputs(),
         *model_outputs(),
@@ -460,7 +493,9 @@ def metric_init(wildcards):
     """The trained ce baseline when the dml network starts from its trunk (init: ce)."""
     if wildcards.mlmodel == "dml" and ML.get("init") == "ce":
         return f"{OUT}/models/metric/ce/model.pt"
-    if library_weights(ML.get("init", "random"), "resnet"):  # both trunks, as Zhong et al.
+    if library_weights(
+        ML.get("init", "random"), "resnet"
+    ):  # both trunks, as Zhong et al.
         return library_weights(ML["init"], "resnet")
     return []
 

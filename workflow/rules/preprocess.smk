@@ -39,6 +39,8 @@ rule split:
     params:
         split=config["split"],
         seed=config["seed"],
+        # sources held out of training, validation and test (split 'external')
+        held_out={k: CROSS[k] for k in ("column", "held_out")} if CROSS else None,
     script:
         "../scripts/split.py"
 

@@ -8,5 +8,7 @@ from cxr_cbir.torch_utils import save_checkpoint
 log = runlog.setup(snakemake.log[0])
 spec, family = snakemake.params.spec, snakemake.wildcards.family
 state = family_state(spec, family)
-log.info("%s (%s) for %s: %d tensors", spec, cache_file(spec, snakemake.params.arch), family, len(state))
+log.info(
+    "%s (%s) for %s: %d tensors", spec, cache_file(spec, snakemake.params.arch), family, len(state)
+)
 save_checkpoint(state, snakemake.output[0])

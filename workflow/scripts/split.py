@@ -3,6 +3,7 @@
 import pandas as pd
 
 from cxr_cbir import runlog
+from cxr_cbir.cross_source import hold_out_sources
 from cxr_cbir.io_utils import write_parquet
 from cxr_cbir.splits import assign_splits
 
@@ -15,5 +16,8 @@ df = assign_splits(
     snakemake.params.seed,
     cfg.get("stratify"),
 )
+held = snakemake.params.held_out
+if held:  # whole sources kept out of the models, for the cross-source evaluation
+    df = hold_out_sources(df, held["column"], held["held_out"])
 log.info("split sizes: %s", df["split"].value_counts().to_dict())
 write_parquet(df, snakemake.output[0])

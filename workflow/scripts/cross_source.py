@@ -1,0 +1,62 @@
+"""Every model on films of sources it never saw (split 'external') beside the test films:
+disease AUC, KNN AUC and severity r, with patient intervals."""
+
+import numpy as np
+import pandas as pd
+
+from cxr_cbir import runlog
+from cxr_cbir.cross_source import COLUMNS, embedding_rows, severity_rows
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.severity_eval import long_predictions
+from cxr_cbir.severity_readout import severity_targets
+from cxr_cbir.torch_utils import load_checkpoint
+
+log = runlog.setup(snakemake.log[0])
+p = snakemake.params
+k, seed = p.knn_k, p.seed
+rows = []
+
+
+def aligned(table, ids):
+    """``table`` rows in the order of the embedding ``ids`` (films it lacks are dropped)."""
+    return table.set_index("image_id").reindex(pd.Index(ids.astype(str))).reset_index()
+
+
+for condition in p.conditions:
+    cohort = pd.read_parquet(snakemake.input[f"cohort_{condition}"])
+    cohort = cohort.assign(image_id=cohort["image_id"].astype(str), positive=cohort["label"])
+    for method in p.embedding_methods:
+        emb = np.load(snakemake.input[f"{condition}_{method}"])
+        table = aligned(cohort, emb["ids"])
+        head = None
+        model = snakemake.input.get(f"{condition}_{method}_model")
+        if model:  # the classifier's own head on its embedding: its disease probability
+            state = load_checkpoint(model)
+            head = (state["classifier.weight"].numpy(), state["classifier.bias"].numpy())
+        rows += embedding_rows(condition, method, table, emb["vectors"], k, "l2", head, seed)
+    sev = p.severity[condition]
+    if "sev" in p.severity_methods:
+        preds = pd.read_csv(
+            snakemake.input[f"{condition}_sev_predictions"], dtype={"image_id": str}
+        )
+        rows += severity_rows(condition, "sev", preds, sev["column"], seed)
+    if "cnn_sev" in p.severity_methods:
+        emb = np.load(snakemake.input[f"{condition}_cnn_sev"])
+        score = severity_targets(cohort, sev["column"], sev["negatives_zero"])
+        score = score.reindex(emb["ids"].astype(str)).to_numpy()[:, None]
+        preds = long_predictions(cohort, emb["ids"], emb["vectors"][:, :1], [sev["column"]], score)
+        rows += severity_rows(condition, "cnn_sev", preds, sev["column"], seed)
+if p.metric_methods:
+    labels = pd.read_parquet(snakemake.input.metric_labels)
+    positive = (labels[p.metric_label].astype(str) == p.metric_positive).astype(float)
+    labels = labels.assign(image_id=labels["image_id"].astype(str), positive=positive)
+    for method in p.metric_methods:
+        emb = np.load(snakemake.input[f"metric_{method}"])
+        table = aligned(labels, emb["ids"])
+        metric = "cosine" if method == "ce" else "l2"
+        rows += embedding_rows(
+            f"metric:{p.metric_positive}", method, table, emb["vectors"], k, metric, None, seed
+        )
+result = pd.DataFrame(rows, columns=COLUMNS)
+log.info("\n%s", result.to_string(index=False))
+write_csv(result, snakemake.output[0])
