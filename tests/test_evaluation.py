@@ -229,6 +229,11 @@ def test_report_front_page_tells_this_run(tiny_run):
     assert "Verdicts on the papers" in html and "nDCG@6 mean [95 % CI]" in html
     assert "rater (human ceiling)" in html and "SSIM as the only" not in html
     assert "Methods reproduced: SSIM" not in html
+    # the severity models' held-out agreement, from this run's evaluation/severity.csv
+    assert "Severity read by the models" in html and "Pearson r [95 % CI]" in html
+    table = pd.read_csv(tiny_run / "results/tiny/evaluation/severity.csv")
+    row = table[(table["method"] == "sev") & (table["split"] == "test")].iloc[0]
+    assert f"{row.pearson_r:.3f} [{row.r_low:.3f}, {row.r_high:.3f}]" in html
 
 
 def test_classifier_auc_intervals_resample_patients():

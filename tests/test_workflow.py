@@ -138,6 +138,7 @@ MODEL_JOBS = {
     "embed_shard": 16,  # cnn, ig, att, cnn_ig x 2 conditions x 2 shards
     "embed": 8,
     "severity_readout": 2,  # cnn_sev: the CNN's features -> severity, per condition
+    "pretrain": 1,  # every cached film, every finding: it starts sev
     "train_severity": 2,  # sev: a DenseNet-121 trained on the scores, per condition
     "severity_eval": 1,  # held-out r and MAE of sev and cnn_sev
     "rank_embedding": 16,  # cnn, ig, att, cnn_ig, cnn_sev, sev, dml, ce x 2 conditions
@@ -436,6 +437,13 @@ def test_tiny_run_severity_model_and_its_agreement_table(tiny_run):
     got = table.set_index(["condition", "method", "split"]).loc[("pneumonia", "sev", "test")]
     assert got["pearson_r"] == pytest.approx(r)
     assert got["mae"] == pytest.approx(np.abs(test["score"] - test["predicted"]).mean())
+    # the pretraining stage that started it: every finding, on both held-out splits
+    pre = pd.read_csv(out / "models/pretrain/cnn/metrics.csv")
+    assert list(pre.columns) == ["split", "finding", "films", "positives", "auc"]
+    assert len(pre) == 6 and set(pre["split"]) == {"validate", "test"}
+    assert set(pre["finding"]) == {"Pleural Effusion", "Pneumonia", "No Finding"}
+    log = (out / "logs/train_severity_pneumonia.log").read_text()
+    assert "initialised from results/tiny/models/pretrain/cnn/model.pt" in log
     emb = np.load(out / "embeddings/pneumonia/sev.npz")
     assert emb["vectors"].shape == (len(pd.read_parquet(out / "data/pneumonia/cohort.parquet")), 1)
     assert not (out / "models/pneumonia/sev/checkpoint.pt").exists()

@@ -88,12 +88,55 @@ def classifier_rows(auc: pd.DataFrame) -> str:
     return _table(["condition", "model", "test ROC AUC [95 % CI]", "films"], rows, "Classifiers")
 
 
+def severity_rows(severity: pd.DataFrame) -> str:
+    """Held-out r and MAE of every severity-predicting method (test and unseen sources)."""
+    held = severity[severity["split"].isin(["test", "external"])]
+    rows = [
+        [
+            r.condition,
+            r.method,
+            r.target,
+            r.split,
+            str(r.films),
+            _interval(r.pearson_r, r.r_low, r.r_high),
+            _interval(r.mae, r.mae_low, r.mae_high),
+        ]
+        for r in held.itertuples()
+    ]
+    return _table(
+        ["condition", "method", "score", "split", "films", "Pearson r [95 % CI]", "MAE [95 % CI]"],
+        rows,
+        "Severity read by the models",
+    )
+
+
+def cross_source_rows(cross: pd.DataFrame) -> str:
+    rows = [
+        [
+            r.condition,
+            r.method,
+            r.metric,
+            r.split,
+            str(r.films),
+            _interval(r.value, r.ci_low, r.ci_high),
+        ]
+        for r in cross.itertuples()
+    ]
+    return _table(
+        ["condition", "method", "metric", "split", "films", "value [95 % CI]"],
+        rows,
+        "In-domain test films against films of an unseen source",
+    )
+
+
 def front_page(
     config: dict,
     ci: pd.DataFrame,
     verdicts: pd.DataFrame,
     counts: pd.DataFrame,
     auc: pd.DataFrame | None = None,
+    severity: pd.DataFrame | None = None,
+    cross: pd.DataFrame | None = None,
 ) -> str:
     k = max(config["evaluation"]["ndcg_k"])
     data = config["data"]
@@ -145,6 +188,31 @@ def front_page(
             "resamples test patients.",
             "",
             classifier_rows(auc),
+            "",
+        ]
+    if severity is not None and len(severity):
+        parts += [
+            "Severity",
+            "--------",
+            "",
+            "How well each severity method reads the graded score on held-out films "
+            "(``external``: films of sources the models never saw); the interval resamples "
+            "patients. Full table: ``evaluation/severity.csv``.",
+            "",
+            severity_rows(severity),
+            "",
+        ]
+    if cross is not None and len(cross):
+        held = ", ".join((config.get("cross_source") or {}).get("held_out", []))
+        parts += [
+            "Unseen sources",
+            "--------------",
+            "",
+            f"Films of {held} were never trained, validated or tested on (split "
+            "``external``). A model that separates the test films but not these has learned "
+            "the source, not the disease.",
+            "",
+            cross_source_rows(cross),
             "",
         ]
     parts += [

@@ -9,6 +9,8 @@ rule report:
         verdicts=f"{OUT}/evaluation/verdicts.csv",
         counts=f"{OUT}/data/counts.csv",
         auc=[f"{OUT}/classification/auc_ci.csv"] if CLASSIFIERS else [],
+        severity=severity_outputs(),
+        cross_source=cross_source_outputs(),
         code=package_code("report.py"),
     output:
         f"{OUT}/report.html",

@@ -16,6 +16,8 @@ config["report"] = dict(config["report"]) | {
         pd.read_csv(snakemake.input.verdicts),
         pd.read_csv(snakemake.input.counts),
         pd.read_csv(snakemake.input.auc[0]) if snakemake.input.auc else None,
+        pd.read_csv(snakemake.input.severity[0]) if snakemake.input.severity else None,
+        pd.read_csv(snakemake.input.cross_source[0]) if snakemake.input.cross_source else None,
     )
 }
 write_report(config, snakemake.params.snakefile, snakemake.output[0], log)
