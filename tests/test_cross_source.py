@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cxr_cbir.cross_source import (
+    COLUMNS,
     EXTERNAL,
     embedding_rows,
     head_probability,
@@ -58,20 +59,8 @@ def test_a_model_that_learned_the_source_fails_on_the_unseen_one():
     rows = embedding_rows(
         "covid", "cnn", table, vec, k=10, head=(np.array([[1.0, 0.0]]), np.zeros(1))
     )
-    got = pd.DataFrame(
-        rows,
-        columns=[
-            "condition",
-            "method",
-            "metric",
-            "split",
-            "films",
-            "positives",
-            "value",
-            "lo",
-            "hi",
-        ],
-    ).set_index(["metric", "split"])
+    got = pd.DataFrame(rows, columns=COLUMNS).set_index(["metric", "split"])
+    got = got.rename(columns={"ci_low": "lo", "ci_high": "hi"})
     assert got.loc[("knn_auc", "test"), "value"] > 0.95  # the source separates the test films
     assert got.loc[("knn_auc", EXTERNAL), "value"] < 0.8  # not the unseen source's
     assert got.loc[("disease_auc", "test"), "value"] > 0.95

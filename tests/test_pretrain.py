@@ -11,6 +11,7 @@ from cxr_cbir.models.densenet import DenseNetClassifier
 from cxr_cbir.models.multi_output import MultiOutputDenseNet
 from cxr_cbir.torch_utils import load_state_dict_file, save_checkpoint, seed_everything
 from cxr_cbir.training.engine import Budget
+from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.pretrain import (
     MultiFindingTask,
     finding_matrix,
@@ -18,7 +19,6 @@ from cxr_cbir.training.pretrain import (
     positive_weights,
     pretrain,
 )
-from cxr_cbir.training.severity import predict_severity
 
 SIZE = 32
 
@@ -69,14 +69,9 @@ def test_pretraining_learns_every_finding_and_its_trunk_starts_a_classifier(tmp_
         train_y,
         val_x,
         val_y,
-        "adam",
-        1e-3,
-        Budget(epochs=4, schedule="cosine"),
-        16,
-        5,
-        tmp_path / "ck.pt",
+        Recipe("adam", 1e-3, Budget(epochs=4, schedule="cosine"), 16, 5, tmp_path / "ck.pt"),
     )
-    mean, aucs = mean_auc(test_y, predict_severity(model, test_x, 32, "cpu"))
+    mean, aucs = mean_auc(test_y, predict_outputs(model, test_x, 32, "cpu"))
     assert min(aucs) > 0.9 and mean > 0.9
     assert hist.loc[hist["kept"], "val_mean_auc"].iloc[0] == hist["val_mean_auc"].max()
     save_checkpoint(model.state_dict(), tmp_path / "pretrain.pt")

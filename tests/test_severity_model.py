@@ -11,11 +11,11 @@ from cxr_cbir.models.multi_output import MultiOutputDenseNet
 from cxr_cbir.severity_eval import agreement_table, long_predictions
 from cxr_cbir.torch_utils import seed_everything
 from cxr_cbir.training.engine import Budget
+from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.severity import (
     SeverityTask,
     TargetScaler,
     pearson,
-    predict_severity,
     target_matrix,
     train_severity,
 )
@@ -77,12 +77,11 @@ def test_severity_model_learns_extent_and_never_sees_test_scores(tmp_path):
     def run(name):
         seed_everything(3)
         model = MultiOutputDenseNet(n_outputs=2)
-        before = predict_severity(model, test_x, 32, "cpu")[:, 0]
+        before = predict_outputs(model, test_x, 32, "cpu")[:, 0]
         budget = Budget(epochs=6, patience=0, schedule="cosine")
-        model, hist, scaler = train_severity(
-            model, train_x, train_y, val_x, val_y, "adam", 1e-3, budget, 16, 3, tmp_path / name
-        )
-        return before, scaler.inverse(predict_severity(model, test_x, 32, "cpu")), hist
+        recipe = Recipe("adam", 1e-3, budget, 16, 3, tmp_path / name)
+        model, hist, scaler = train_severity(model, train_x, train_y, val_x, val_y, recipe)
+        return before, scaler.inverse(predict_outputs(model, test_x, 32, "cpu")), hist
 
     before, pred, hist = run("a.pt")
     assert abs(pearson(before, test_s)) < 0.5  # the untrained model does not read extent
@@ -96,19 +95,8 @@ def test_too_few_scored_films_is_a_clear_error(tmp_path):
     x, s = _films(12, 0)
     y = np.stack([np.where(np.arange(12) < 5, s, np.nan)], 1)
     with pytest.raises(InputError, match="5 scored training films"):
-        train_severity(
-            MultiOutputDenseNet(),
-            x,
-            y,
-            x,
-            y,
-            "adam",
-            1e-3,
-            Budget(epochs=1),
-            4,
-            0,
-            tmp_path / "c.pt",
-        )
+        recipe = Recipe("adam", 1e-3, Budget(epochs=1), 4, 0, tmp_path / "c.pt")
+        train_severity(MultiOutputDenseNet(), x, y, x, y, recipe)
 
 
 def test_agreement_table_has_r_and_mae_with_patient_intervals():

@@ -180,7 +180,7 @@ class QueryEngine:
     def _severity(self, scope: str, images: np.ndarray, batch_size: int) -> np.ndarray:
         """(N, 1) predicted graded score, in its own units, as rule train_severity wrote."""
         from .models.multi_output import load_multi_output_model
-        from .training.severity import predict_severity
+        from .training.multi_output import predict_outputs
 
         folder = self.out / "models" / scope / "sev"
         with np.load(_require(folder / "scaler.npz", "severity scaler")) as z:
@@ -189,7 +189,7 @@ class QueryEngine:
         if key not in self._nets:
             path = _require(folder / "model.pt", "sev model")
             self._nets[key] = load_multi_output_model(path, len(mean), self.device)
-        z = predict_severity(self._nets[key], images, batch_size, self.device)
+        z = predict_outputs(self._nets[key], images, batch_size, self.device)
         return (z * scale + mean)[:, :1].astype(np.float32)
 
     # -- search --------------------------------------------------------------------------

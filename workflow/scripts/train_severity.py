@@ -1,7 +1,5 @@
 """Train the severity model (sev) of one condition; predict every cohort film's scores."""
 
-import os
-
 import numpy as np
 import pandas as pd
 
@@ -11,15 +9,9 @@ from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models.multi_output import MultiOutputDenseNet
 from cxr_cbir.severity_eval import long_predictions
 from cxr_cbir.shards import save_arrays
-from cxr_cbir.torch_utils import (
-    load_state_dict_file,
-    pick_device,
-    save_checkpoint,
-    seed_everything,
-    set_threads,
-)
-from cxr_cbir.training.engine import Budget
-from cxr_cbir.training.severity import predict_severity, target_matrix, train_severity
+from cxr_cbir.torch_utils import load_state_dict_file, pick_device, seed_everything, set_threads
+from cxr_cbir.training.multi_output import Recipe, finish, predict_outputs
+from cxr_cbir.training.severity import target_matrix, train_severity
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -30,14 +22,10 @@ cohort = pd.read_parquet(snakemake.input.cohort)
 images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
 scores = target_matrix(cohort, targets, spec["negatives_zero"])
 split = cohort["split"].to_numpy()
-for name in ("train", "validate", "test"):
+for name in sorted(set(split)):
     m = split == name
-    log.info(
-        "%s: %d films, scored per target %s",
-        name,
-        int(m.sum()),
-        dict(zip(targets, np.isfinite(scores[m]).sum(0).tolist(), strict=True)),
-    )
+    scored = dict(zip(targets, np.isfinite(scores[m]).sum(0).tolist(), strict=True))
+    log.info("%s: %d films, scored per target %s", name, int(m.sum()), scored)
 seed_everything(snakemake.params.seed)  # the random head too: same seed, same model
 model = MultiOutputDenseNet(n_outputs=len(targets))
 if snakemake.input.init:
@@ -47,37 +35,24 @@ if snakemake.input.init:
     )
 train, val = split == "train", split == "validate"
 model, history, scaler = train_severity(
-    model,
-    images[train],
-    scores[train],
-    images[val],
-    scores[val],
-    optimizer=spec["optimizer"],
-    lr=spec["lr"],
-    budget=Budget.from_config({**spec["budget"], "amp": snakemake.params.amp}),
-    batch_size=spec["batch_size"],
-    seed=snakemake.params.seed,
-    checkpoint=snakemake.params.checkpoint,
-    device=device,
-    workers=snakemake.params.workers,
-)
+    model, images[train], scores[train], images[val], scores[val],
+    Recipe.from_rule(spec, snakemake.params, device),
+)  # fmt: skip
 kept = history.loc[history["kept"], "epoch"]
 log.info("kept epoch %s of %d", kept.iloc[0] if len(kept) else "-", len(history))
-predicted = scaler.inverse(predict_severity(model, images, spec["batch_size"], device))
+predicted = scaler.inverse(predict_outputs(model, images, spec["batch_size"], device))
 ids = cohort["image_id"].to_numpy(dtype=str)
 table = long_predictions(cohort, ids, predicted, targets, scores)
 for (target, name), g in table.groupby(["target", "split"], sort=False):
     r = np.corrcoef(g["score"], g["predicted"])[0, 1] if len(g) > 2 else float("nan")
     log.info("%s %s: %d films, r %.3f", target, name, len(g), r)
 write_csv(table, snakemake.output.predictions)
-write_csv(
-    history.assign(condition=snakemake.wildcards.condition, model="sev"), snakemake.output.history
-)
 save_arrays(
     snakemake.output.scaler, mean=scaler.mean, scale=scaler.scale, targets=np.array(targets)
 )
 # the ranking embedding: the predicted primary score (the one the catalogues are graded by)
 save_arrays(snakemake.output.embeddings, ids=ids, vectors=predicted[:, :1].astype(np.float32))
-save_checkpoint(model.state_dict(), snakemake.output.model)
-if os.path.exists(snakemake.params.checkpoint):
-    os.remove(snakemake.params.checkpoint)  # complete: a later rerun starts afresh
+history = history.assign(condition=snakemake.wildcards.condition, model="sev")
+finish(
+    model, history, snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint
+)

@@ -11,9 +11,6 @@ epoch has the best mean validation AUC over the findings; test films are never s
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
@@ -22,11 +19,8 @@ from ..auc import rank_auc
 from ..errors import InputError
 from ..models.densenet import prepare
 from .augment import random_affine
-from .classifier import make_optimizer
-from .engine import Budget, batch_loader, fit, to_device
-from .severity import predict_severity
-
-log = logging.getLogger(__name__)
+from .engine import to_device
+from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
 
 
 def finding_matrix(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -62,26 +56,15 @@ def mean_auc(y: np.ndarray, scores: np.ndarray) -> tuple[float, list[float]]:
     return (float(np.mean(finite)) if finite else float("nan")), aucs
 
 
-class MultiFindingTask:
+class MultiFindingTask(MaskedTargets):
     """Masked, positive-weighted BCE over findings; validation mean AUC."""
 
-    def __init__(self, model, train_x, train_y, val_x, val_y, batch_size, device, augment):
-        self.model, self.device, self.augment = model, device, augment
-        self.train_x, self.val_x, self.val_y = train_x, val_x, val_y
-        self.train_t = torch.from_numpy(np.nan_to_num(train_y, nan=0.0).astype(np.float32))
-        self.train_m = torch.from_numpy(np.isfinite(train_y).astype(np.float32))
+    def __init__(
+        self, model, train_x, train_y, val_x, val_y, batch_size, device, augment, workers=0
+    ):
+        super().__init__(model, train_x, train_y, batch_size, device, augment, workers)
+        self.val_x, self.val_y = val_x, val_y
         self.pos_weight = positive_weights(train_y).to(device)
-        self.batch_size = batch_size
-
-    def batches(self, epoch, generator):
-        order = torch.randperm(len(self.train_x), generator=generator).numpy()
-        return [
-            np.sort(order[i : i + self.batch_size]) for i in range(0, len(order), self.batch_size)
-        ]
-
-    def load(self, idx: np.ndarray):
-        x = torch.from_numpy(np.array(self.train_x[idx]))
-        return x, self.train_t[idx], self.train_m[idx]
 
     def loss(self, batch, generator):
         x, t, m = to_device(batch, self.device)
@@ -93,7 +76,7 @@ class MultiFindingTask:
         return (bce * m).sum() / m.sum().clamp(min=1.0)
 
     def validate(self):
-        scores = predict_severity(self.model, self.val_x, self.batch_size, self.device)
+        scores = predict_outputs(self.model, self.val_x, self.batch_size, self.device)
         auc, _ = mean_auc(self.val_y, scores)
         return {"mean_auc": auc}
 
@@ -104,39 +87,18 @@ def pretrain(
     train_y: np.ndarray,
     val_x: np.ndarray,
     val_y: np.ndarray,
-    optimizer: str,
-    lr: float,
-    budget: Budget,
-    batch_size: int,
-    seed: int,
-    checkpoint: str | Path,
-    device="cpu",
+    recipe: Recipe,
     augment: dict | None = None,
-    workers: int = 0,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """The multi-finding model at its best validation mean AUC, and its history."""
     keep = np.isfinite(train_y).any(axis=1)
     train_x, train_y = train_x[keep], train_y[keep]
     if len(train_y) < 10:
         raise InputError(f"pretrain: {len(train_y)} training films record a finding")
-    device = torch.device(device)
+    device = torch.device(recipe.device)
     model = model.to(device).to(memory_format=torch.channels_last)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    augment = augment or {"degrees": 5.0, "translate": 0.05}
-    task = MultiFindingTask(model, train_x, train_y, val_x, val_y, batch_size, device, augment)
-    return fit(
-        model,
-        opt,
-        task,
-        budget,
-        monitor="mean_auc",
-        mode="max",
-        seed=seed,
-        checkpoint=checkpoint,
-        fingerprint=(
-            f"pretrain|{train_y.shape[1]}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}"
-        ),
-        device=device,
-        loader=batch_loader(task.load, device, workers),
-        desc="pretrain epoch",
+    task = MultiFindingTask(
+        model, train_x, train_y, val_x, val_y, recipe.batch_size, device, augment, recipe.workers
     )
+    fingerprint = f"pretrain|{train_y.shape[1]}|{len(train_x)}"
+    return fit_task(task, recipe, "mean_auc", "pretrain epoch", fingerprint)

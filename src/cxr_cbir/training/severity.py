@@ -14,9 +14,6 @@ by) correlates best with it on the scored validation films. Test films are never
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
@@ -24,10 +21,8 @@ import torch
 from ..errors import InputError
 from ..models.densenet import prepare
 from .augment import random_affine
-from .classifier import make_optimizer
-from .engine import Budget, batch_loader, fit, to_device
-
-log = logging.getLogger(__name__)
+from .engine import to_device
+from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
 
 MIN_FILMS = 10
 
@@ -73,37 +68,14 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def predict_severity(model, images: np.ndarray, batch_size: int, device) -> np.ndarray:
-    """(N, K) standardised predictions of an eval-mode severity model."""
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            x = torch.from_numpy(np.asarray(images[i : i + batch_size])).to(device)
-            out.append(model(prepare(x)).float().cpu().numpy())
-    k = getattr(model, "n_outputs", 1)
-    return np.concatenate(out) if out else np.zeros((0, k), np.float32)
-
-
-class SeverityTask:
+class SeverityTask(MaskedTargets):
     """Masked MSE on standardised targets; validation r and MAE of the primary target."""
 
-    def __init__(self, model, train_x, train_z, val_x, val_y, scaler, batch_size, device, augment):
-        self.model, self.device, self.augment = model, device, augment
-        self.train_x, self.val_x, self.val_y = train_x, val_x, val_y
-        self.train_z = torch.from_numpy(np.nan_to_num(train_z, nan=0.0).astype(np.float32))
-        self.train_m = torch.from_numpy(np.isfinite(train_z).astype(np.float32))
-        self.scaler, self.batch_size = scaler, batch_size
-
-    def batches(self, epoch, generator):
-        order = torch.randperm(len(self.train_x), generator=generator).numpy()
-        return [
-            np.sort(order[i : i + self.batch_size]) for i in range(0, len(order), self.batch_size)
-        ]
-
-    def load(self, idx: np.ndarray):
-        x = torch.from_numpy(np.array(self.train_x[idx]))
-        return x, self.train_z[idx], self.train_m[idx]
+    def __init__(
+        self, model, train_x, train_z, val_x, val_y, scaler, batch_size, device, augment, workers=0
+    ):
+        super().__init__(model, train_x, train_z, batch_size, device, augment, workers)
+        self.val_x, self.val_y, self.scaler = val_x, val_y, scaler
 
     def loss(self, batch, generator):
         x, z, m = to_device(batch, self.device)
@@ -112,7 +84,7 @@ class SeverityTask:
         return ((pred - z) ** 2 * m).sum() / m.sum().clamp(min=1.0)
 
     def validate(self):
-        z = predict_severity(self.model, self.val_x, self.batch_size, self.device)
+        z = predict_outputs(self.model, self.val_x, self.batch_size, self.device)
         pred = self.scaler.inverse(z)[:, 0]
         y = self.val_y[:, 0]
         ok = np.isfinite(y)
@@ -128,15 +100,8 @@ def train_severity(
     train_y: np.ndarray,
     val_x: np.ndarray,
     val_y: np.ndarray,
-    optimizer: str,
-    lr: float,
-    budget: Budget,
-    batch_size: int,
-    seed: int,
-    checkpoint: str | Path,
-    device="cpu",
+    recipe: Recipe,
     augment: dict | None = None,
-    workers: int = 0,
 ) -> tuple[torch.nn.Module, pd.DataFrame, TargetScaler]:
     """The model at its best validation r (primary target), its history and target scaler.
 
@@ -153,28 +118,12 @@ def train_severity(
             f"validation films; at least {MIN_FILMS} and 3 are needed"
         )
     scaler = TargetScaler(train_y)
-    device = torch.device(device)
+    device = torch.device(recipe.device)
     model = model.to(device).to(memory_format=torch.channels_last)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    augment = augment or {"degrees": 5.0, "translate": 0.05}
     task = SeverityTask(
-        model, train_x, scaler.forward(train_y), val_x, val_y, scaler, batch_size, device, augment
-    )
-    model, history = fit(
-        model,
-        opt,
-        task,
-        budget,
-        monitor="r",
-        mode="max",
-        seed=seed,
-        checkpoint=checkpoint,
-        fingerprint=(
-            f"severity|{getattr(model, 'n_outputs', 1)}|{optimizer}|{lr}|{batch_size}|{seed}"
-            f"|{len(train_x)}"
-        ),
-        device=device,
-        loader=batch_loader(task.load, device, workers),
-        desc="severity epoch",
-    )
+        model, train_x, scaler.forward(train_y), val_x, val_y, scaler, recipe.batch_size,
+        device, augment, recipe.workers,
+    )  # fmt: skip
+    fingerprint = f"severity|{getattr(model, 'n_outputs', 1)}|{len(train_x)}"
+    model, history = fit_task(task, recipe, "r", "severity epoch", fingerprint)
     return model, history, scaler
