@@ -63,7 +63,11 @@ def test_shipped_configs_are_valid(path):
             r"'conditions.pneumonia.severity.column': models.methods has sev",
         ),
         (  # init: pretrain needs the stage's settings
-            lambda c: c["conditions"]["effusion"]["init"].update(cnn="pretrain"),
+            lambda c: [
+                c.pop("pretrain"),
+                c["severity_model"].update(init="cnn"),
+                c["conditions"]["effusion"]["init"].update(cnn="pretrain"),
+            ],
             r"'conditions.effusion.init.cnn': 'pretrain' needs a 'pretrain' block",
         ),
         (
@@ -74,7 +78,7 @@ def test_shipped_configs_are_valid(path):
             r"'conditions.effusion.init.att': 'pretrain' starts DenseNet-121",
         ),
         (
-            lambda c: c["severity_model"].update(init="pretrain"),
+            lambda c: [c.pop("pretrain"), c["severity_model"].update(init="pretrain")],
             r"'severity_model.init': 'pretrain' needs a 'pretrain' block",
         ),
         (
