@@ -179,7 +179,7 @@ def test_tiny_run_intervals_paired_and_verdicts(tiny_run):
     assert set(verdicts["claim"]) == set(CLAIMS)
     assert set(verdicts["verdict"]) <= {"holds", "reversed", "unresolved"}  # all methods ran
     learned = verdicts[verdicts["claim"] == "learned > random"]
-    assert set(learned["method"]) == {"cnn", "ig", "att", "cnn_ig", "cnn_sev", "dml", "ce"}
+    assert set(learned["method"]) == {"cnn", "ig", "att", "cnn_ig", "cnn_sev", "sev", "dml", "ce"}
     recall = pd.read_csv(out / "retrieval/recall_ci.csv")
     assert list(recall.columns) == ["model", "class", "k", "recall", "ci_low", "ci_high", "n"]
     plain = pd.read_csv(out / "retrieval/recall_at_k.csv").set_index(["model", "class", "k"])
