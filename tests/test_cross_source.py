@@ -7,14 +7,13 @@ import pytest
 
 from cxr_cbir.cross_source import (
     COLUMNS,
-    EXTERNAL,
     embedding_rows,
     head_probability,
-    hold_out_sources,
     knn_positive_share,
     severity_rows,
 )
 from cxr_cbir.errors import InputError
+from cxr_cbir.source_holdout import EXTERNAL, hold_out_sources
 
 
 def test_held_out_sources_get_the_external_split_only():

@@ -374,6 +374,8 @@ def test_learning_curves_cover_every_trained_model(tiny_run):
         ),
         "metric": ["ce", "dml"],
         "segmentation": ["fpn_b0", "unet_b0"],
+        "pretrain": ["pretrain"],
+        "severity": ["effusion/sev", "pneumonia/sev"],
     }
     # exactly one kept epoch per model, and it is the best validation score
     for _, g in table.groupby(["family", "name"]):

@@ -3,8 +3,8 @@
 Class and source are confounded in public chest X-ray collections (most controls come
 from one archive, most COVID-19 films from another), so a model can learn the source
 and still separate the classes in-domain. The run's split can hold whole sources out
-(``cross_source.held_out``: their films get the split ``external``, never trained,
-validated or tested on). This module scores every model on those films, beside the
+(``cross_source.held_out``: ``source_holdout`` gives their films the split ``external``,
+never trained, validated or tested on). This module scores every model on those films, beside the
 in-domain test films, with patient-bootstrap intervals:
 
 - ``disease_auc``: the classifier's own probability (its head on its embedding);
@@ -22,8 +22,8 @@ import pandas as pd
 from .auc import rank_auc
 from .intervals import cluster_bootstrap_statistic
 from .retrieval_eval import neighbours
+from .source_holdout import EXTERNAL
 
-EXTERNAL = "external"
 SPLITS = ("test", EXTERNAL)
 COLUMNS = [
     "condition",
@@ -36,26 +36,6 @@ COLUMNS = [
     "ci_low",
     "ci_high",
 ]
-
-
-def hold_out_sources(table: pd.DataFrame, column: str, values: list[str]) -> pd.DataFrame:
-    """The films of the held-out sources get the split ``external``."""
-    from .errors import InputError
-
-    if column not in table.columns:
-        raise InputError(
-            f"cross_source.column: {column!r} is not a manifest column; "
-            f"available: {sorted(table.columns)}"
-        )
-    present = set(table[column].astype(str))
-    missing = [v for v in values if v not in present]
-    if missing:
-        raise InputError(
-            f"cross_source.held_out: {missing} not found in column {column!r} "
-            f"(values: {sorted(present)})"
-        )
-    held = table[column].astype(str).isin(values).to_numpy()
-    return table.assign(split=np.where(held, EXTERNAL, table["split"].to_numpy()))
 
 
 def knn_positive_share(train_vecs, train_pos, query_vecs, k: int, metric: str = "l2"):

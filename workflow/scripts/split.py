@@ -3,8 +3,8 @@
 import pandas as pd
 
 from cxr_cbir import runlog
-from cxr_cbir.cross_source import hold_out_sources
 from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.source_holdout import hold_out_sources
 from cxr_cbir.splits import assign_splits
 
 log = runlog.setup(snakemake.log[0])
