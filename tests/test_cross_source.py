@@ -13,6 +13,7 @@ from cxr_cbir.cross_source import (
     severity_rows,
 )
 from cxr_cbir.errors import InputError
+from cxr_cbir.severity_eval import agreement_table
 from cxr_cbir.source_holdout import EXTERNAL, hold_out_sources
 
 
@@ -81,6 +82,12 @@ def test_severity_r_on_test_and_external_films():
             "predicted": np.r_[score[:30] + rng.normal(0, 0.5, 30), rng.uniform(0, 8, 30)],
         }
     )
-    rows = {r[3]: r for r in severity_rows("covid", "sev", preds, "geo")}
+    # the r of evaluation/severity.csv, carried over (other methods' rows left out)
+    agreement = pd.concat(
+        [agreement_table(preds, "covid", "sev"), agreement_table(preds, "covid", "cnn_sev")]
+    )
+    rows = {r[3]: r for r in severity_rows(agreement, "covid", "sev", "geo")}
     assert rows["test"][6] > 0.9 and abs(rows[EXTERNAL][6]) < 0.5
     assert rows["test"][2] == "severity_r" and rows[EXTERNAL][4] == 30
+    row = agreement[(agreement["method"] == "sev") & (agreement["split"] == "test")].iloc[0]
+    assert rows["test"][6:] == [row.pearson_r, row.r_low, row.r_high]

@@ -13,7 +13,8 @@ from torchvision.models import densenet121, resnet50
 from cxr_cbir import pretrained
 from cxr_cbir.errors import InputError
 from cxr_cbir.models.densenet import DenseNetClassifier
-from cxr_cbir.models.metric import MetricEmbeddingNet
+from cxr_cbir.models.metric import MetricEmbeddingNet, init_trunk_from
+from cxr_cbir.torch_utils import load_state_dict_file, save_checkpoint
 
 
 @pytest.fixture
@@ -47,11 +48,23 @@ def _torchvision_densenet_file():
     return old, path
 
 
+def _start(model, spec, family, folder):
+    """As the workflow does: rule library_weights writes the family's file, the training
+    job loads it (metric trunks strictly); returns the number of tensors it carries."""
+    state = pretrained.family_state(spec, family)
+    path = folder / f"{family}.pt"
+    save_checkpoint(state, path)
+    if family == "resnet":
+        return init_trunk_from(model, path)
+    load_state_dict_file(model, path)
+    return len(state)
+
+
 def test_torchvision_densenet_weights_from_torch_hub_cache(caches):
     old, path = _torchvision_densenet_file()
     assert path == caches / "torch/hub/checkpoints/densenet121-a639ec97.pth"
     model = DenseNetClassifier()
-    n = pretrained.init_from_library(model, "torchvision:imagenet", "densenet121")
+    n = _start(model, "torchvision:imagenet", "densenet", caches)
     assert n == len([k for k in old if not k.startswith("classifier")])
     mine = model.state_dict()
     key = "features.denseblock2.denselayer3.norm1.weight"
@@ -68,7 +81,7 @@ def test_torchvision_resnet50_weights_start_the_metric_trunk(caches):
     path.parent.mkdir(parents=True)
     torch.save(state, path)
     model = MetricEmbeddingNet(embedding_dim=16)
-    n = pretrained.init_from_library(model, "torchvision:imagenet", "resnet50", prefix="trunk.")
+    n = _start(model, "torchvision:imagenet", "resnet", caches)
     mine = model.state_dict()
     assert torch.equal(mine["trunk.layer3.2.conv2.weight"], state["layer3.2.conv2.weight"])
     assert torch.equal(mine["trunk.stem.1.running_var"], state["bn1.running_var"])
@@ -85,7 +98,7 @@ def test_torchxrayvision_weights_from_its_cache_folder(caches):
     path.parent.mkdir(parents=True)
     torch.save(net, path)
     model = DenseNetClassifier()
-    pretrained.init_from_library(model, "torchxrayvision:densenet121-res224-all", "densenet121")
+    _start(model, "torchxrayvision:densenet121-res224-all", "densenet", caches)
     mine = model.state_dict()
     key = "features.denseblock4.denselayer16.conv2.weight"
     assert torch.equal(mine[key], net.state_dict()[key])
@@ -100,7 +113,7 @@ def test_torchxrayvision_weights_from_its_cache_folder(caches):
 
 def test_missing_weights_offline_name_the_file_and_where_to_get_it(caches):
     with pytest.raises(InputError) as err:
-        pretrained.init_from_library(DenseNetClassifier(), "torchvision:imagenet", "densenet121")
+        pretrained.family_state("torchvision:imagenet", "densenet")
     msg = str(err.value)
     assert str(caches / "torch/hub/checkpoints/densenet121-a639ec97.pth") in msg
     assert "https://download.pytorch.org/models/densenet121-a639ec97.pth" in msg
@@ -119,9 +132,7 @@ def test_a_pickle_with_foreign_classes_is_refused(caches):
     path.parent.mkdir(parents=True)
     torch.save(Foreign(), path)
     with pytest.raises(InputError, match="refusing to unpickle"):
-        pretrained.init_from_library(
-            DenseNetClassifier(), "torchxrayvision:densenet121-res224-all", "densenet121"
-        )
+        pretrained.family_state("torchxrayvision:densenet121-res224-all", "densenet")
     assert os.path.exists(path)  # nothing deleted
 
 
@@ -132,7 +143,7 @@ def test_workflow_writes_library_weights_in_each_family_s_names(caches, tmp_path
     from conftest import REPO, run_snakemake
 
     from cxr_cbir.models.attention import DualAttentionDenseNet
-    from cxr_cbir.torch_utils import load_checkpoint, load_state_dict_file
+    from cxr_cbir.torch_utils import load_checkpoint
 
     old, _ = _torchvision_densenet_file()
     cfg = yaml.safe_load((REPO / "tests/config/tiny.yaml").read_text())

@@ -8,14 +8,13 @@ import torch
 
 from cxr_cbir.errors import InputError
 from cxr_cbir.models.multi_output import MultiOutputDenseNet
-from cxr_cbir.severity_eval import agreement_table, long_predictions
+from cxr_cbir.severity_eval import agreement_table, long_predictions, pearson
 from cxr_cbir.torch_utils import seed_everything
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.severity import (
     SeverityTask,
     TargetScaler,
-    pearson,
     target_matrix,
     train_severity,
 )

@@ -4,14 +4,15 @@ Class and source are confounded in public chest X-ray collections (most controls
 from one archive, most COVID-19 films from another), so a model can learn the source
 and still separate the classes in-domain. The run's split can hold whole sources out
 (``cross_source.held_out``: ``source_holdout`` gives their films the split ``external``,
-never trained, validated or tested on). This module scores every model on those films, beside the
-in-domain test films, with patient-bootstrap intervals:
+never trained, validated or tested on). This module scores every model on those films,
+beside the in-domain test films, with patient-bootstrap intervals:
 
 - ``disease_auc``: the classifier's own probability (its head on its embedding);
 - ``knn_auc``: the distance-weighted share of positive films among the k nearest
   training films of the same embedding (what a radiologist browsing the neighbours
   would see);
-- ``severity_r``: Pearson r of a severity method's prediction and the graded score.
+- ``severity_r``: Pearson r of a severity method's prediction and the graded score
+  (the rows of ``evaluation/severity.csv``, not computed again).
 """
 
 from __future__ import annotations
@@ -64,19 +65,6 @@ def _auc_row(condition, method, metric, split, y, score, groups, seed):
     return [condition, method, metric, split, len(y), int(y.sum()), value, low, high]
 
 
-def _r_row(condition, method, split, score, pred, groups, seed):
-    score, pred = np.asarray(score, float), np.asarray(pred, float)
-
-    def stat(rows):
-        a, b = pred[rows], score[rows]
-        if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-            return float("nan")
-        return float(np.corrcoef(a, b)[0, 1])
-
-    value, low, high = cluster_bootstrap_statistic(stat, np.asarray(groups), seed=seed)
-    return [condition, method, "severity_r", split, len(score), np.nan, value, low, high]
-
-
 def embedding_rows(
     condition: str,
     method: str,
@@ -108,13 +96,20 @@ def embedding_rows(
     return rows
 
 
-def severity_rows(condition: str, method: str, predictions: pd.DataFrame, target: str, seed=0):
-    """severity_r of one method's predictions of ``target`` on test and external films."""
+def severity_rows(agreement: pd.DataFrame, condition: str, method: str, target: str):
+    """severity_r of one method's ``target`` on test and external films, as the severity
+    agreement table (``severity_eval.agreement_table``, evaluation/severity.csv) has it."""
     rows = []
     for name in SPLITS:
-        g = predictions[(predictions["split"] == name) & (predictions["target"] == target)]
-        if len(g):
+        g = agreement[
+            (agreement["condition"] == condition)
+            & (agreement["method"] == method)
+            & (agreement["target"] == target)
+            & (agreement["split"] == name)
+        ]
+        for r in g.itertuples():
             rows.append(
-                _r_row(condition, method, name, g["score"], g["predicted"], g["group"], seed)
+                [condition, method, "severity_r", name, r.films, np.nan]
+                + [r.pearson_r, r.r_low, r.r_high]
             )
     return rows

@@ -28,7 +28,6 @@ import torch
 
 from .errors import InputError
 
-PREFIXES = ("torchvision:", "torchxrayvision:")
 # torchvision's ImageNet weights (IMAGENET1K_V1) by architecture
 TORCHVISION = {
     "densenet121": "https://download.pytorch.org/models/densenet121-a639ec97.pth",
@@ -43,10 +42,6 @@ _OLD_DENSE_KEY = re.compile(
 XRV_INPUT_SCALE = 512.0
 IMAGENET_STD_OVER_OURS = torch.tensor([0.25 / 0.229, 0.25 / 0.224, 0.25 / 0.225])
 _ALLOWED_PICKLE_MODULES = ("torch.", "torchxrayvision.", "collections.")
-
-
-def is_library_spec(spec: str) -> bool:
-    return isinstance(spec, str) and spec.startswith(PREFIXES)
 
 
 def _xrv():
@@ -155,22 +150,6 @@ def library_state(spec: str, architecture: str, path: Path | None = None) -> dic
     conv = state["features.conv0.weight"]  # (64, 1, 7, 7): one channel in xrv's range
     state["features.conv0.weight"] = (conv * XRV_INPUT_SCALE / 3).expand(-1, 3, -1, -1).clone()
     return state
-
-
-def init_from_library(model: torch.nn.Module, spec: str, architecture: str, prefix: str = ""):
-    """Load the library weights into ``model`` (under ``prefix``, e.g. 'trunk.'); returns
-    the number of tensors loaded. Heads the weights do not have stay random."""
-    state = library_state(spec, architecture)
-    own = model.state_dict()
-    usable = {
-        prefix + k: v
-        for k, v in state.items()
-        if prefix + k in own and own[prefix + k].shape == v.shape
-    }
-    if not usable:
-        raise InputError(f"init {spec!r}: no tensor matches the model's names and shapes")
-    model.load_state_dict(usable, strict=False)
-    return len(usable)
 
 
 def _att_names(state: dict) -> dict:

@@ -29,7 +29,9 @@ TABLE_COLUMNS = [
 ]
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r (nan for fewer than 3 pairs or a constant side)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
@@ -72,7 +74,7 @@ def agreement_table(
         pred = g["predicted"].to_numpy(float)
         groups = g["group"].to_numpy()
         r = cluster_bootstrap_statistic(
-            lambda i, p=pred, s=score: _pearson(p[i], s[i]), groups, n_boot=n_boot, seed=seed
+            lambda i, p=pred, s=score: pearson(p[i], s[i]), groups, n_boot=n_boot, seed=seed
         )
         mae = cluster_bootstrap_statistic(
             lambda i, p=pred, s=score: float(np.mean(np.abs(p[i] - s[i]))),

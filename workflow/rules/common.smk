@@ -167,8 +167,9 @@ def init_weights(condition, model):
     init = config["conditions"][condition].get("init", {}).get(model, "random")
     if init == "random":
         return []
-    if library_weights(init, "att" if model == "att" else "densenet"):
-        return [library_weights(init, "att" if model == "att" else "densenet")]
+    library = library_weights(init, "att" if model == "att" else "densenet")
+    if library:
+        return [library]
     if init == "pretrain":
         return [PRETRAIN_MODEL]
     if ":" in init and "/" not in init:
@@ -203,10 +204,14 @@ def embedding_inputs(wildcards):
     return inputs
 
 
-def severity_settings(wildcards):
-    """The severity score a condition's catalogues are graded by: the readout's target."""
-    sev = config["conditions"][wildcards.condition]["severity"]
+def condition_severity(condition):
+    """The severity score a condition's catalogues are graded by (the readouts' target)."""
+    sev = config["conditions"][condition]["severity"]
     return {"column": sev["column"], "negatives_zero": sev.get("negatives_zero", False)}
+
+
+def severity_settings(wildcards):
+    return condition_severity(wildcards.condition)
 
 
 def severity_model_spec(wildcards):
@@ -270,12 +275,13 @@ def library_weights(spec, family):
 
 def severity_init(wildcards):
     """The weights file the severity model starts from: the condition's CNN, the
-    pretrained trunk, a local file, or none (random, or library weights: params)."""
+    pretrained trunk, library weights (rule library_weights), a local file, or none."""
     init = SEV_MODEL.get("init", "cnn")
     if init == "random":
         return []
-    if library_weights(init, "densenet"):
-        return [library_weights(init, "densenet")]
+    library = library_weights(init, "densenet")
+    if library:
+        return [library]
     if init == "cnn":
         return [f"{OUT}/models/{wildcards.condition}/cnn/model.pt"]
     if init == "pretrain":
@@ -296,10 +302,8 @@ def cross_source_inputs(wildcards):
         for m in CROSS_EMBEDDING_METHODS:
             inputs[f"{c}_{m}"] = f"{OUT}/embeddings/{c}/{m}.npz"
             inputs[f"{c}_{m}_model"] = f"{OUT}/models/{c}/{m}/model.pt"
-        if "sev" in EMBEDDING_METHODS:
-            inputs[f"{c}_sev_predictions"] = f"{OUT}/models/{c}/sev/predictions.csv"
-        if "cnn_sev" in EMBEDDING_METHODS:
-            inputs[f"{c}_cnn_sev"] = f"{OUT}/embeddings/{c}/cnn_sev.npz"
+    if severity_outputs():  # sev / cnn_sev: their held-out r, as severity_eval has it
+        inputs["severity"] = severity_outputs()[0]
     if ML:
         inputs["metric_labels"] = f"{OUT}/data/metric/labels.parquet"
         for m in ML_METHODS:
@@ -493,10 +497,9 @@ def metric_init(wildcards):
     """The trained ce baseline when the dml network starts from its trunk (init: ce)."""
     if wildcards.mlmodel == "dml" and ML.get("init") == "ce":
         return f"{OUT}/models/metric/ce/model.pt"
-    if library_weights(
-        ML.get("init", "random"), "resnet"
-    ):  # both trunks, as Zhong et al.
-        return library_weights(ML["init"], "resnet")
+    library = library_weights(ML.get("init", "random"), "resnet")
+    if library:  # both trunks from library weights, as Zhong et al.
+        return library
     return []
 
 

@@ -24,16 +24,11 @@ rule cross_source:
         conditions=CONDITIONS,
         embedding_methods=CROSS_EMBEDDING_METHODS,
         severity_methods=[m for m in ("sev", "cnn_sev") if m in EMBEDDING_METHODS],
-        severity={
-            c: {
-                "column": config["conditions"][c]["severity"]["column"],
-                "negatives_zero": config["conditions"][c]["severity"].get(
-                    "negatives_zero", False
-                ),
-            }
-            for c in CONDITIONS
+        severity_column={
+            c: config["conditions"][c]["severity"].get("column") for c in CONDITIONS
         },
         metric_methods=ML_METHODS,
+        metric_distance={m: EMBEDDING_METRIC.get(m, "l2") for m in ML_METHODS},
         metric_label=ML.get("label"),
         metric_positive=CROSS.get("metric_positive"),
         knn_k=CROSS.get("knn_k", 10),

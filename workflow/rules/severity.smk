@@ -57,12 +57,7 @@ rule severity_eval:
         sev_conditions=CONDITIONS if SEV else [],
         readout_conditions=CONDITIONS if "cnn_sev" in EMBEDDING_METHODS else [],
         severity={
-            c: {
-                "column": config["conditions"][c]["severity"]["column"],
-                "negatives_zero": config["conditions"][c]["severity"].get(
-                    "negatives_zero", False
-                ),
-            }
+            c: condition_severity(c)
             for c in CONDITIONS
             if "cnn_sev" in EMBEDDING_METHODS
         },

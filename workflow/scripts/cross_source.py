@@ -7,14 +7,13 @@ import pandas as pd
 from cxr_cbir import runlog
 from cxr_cbir.cross_source import COLUMNS, embedding_rows, severity_rows
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.severity_eval import long_predictions
-from cxr_cbir.severity_readout import severity_targets
 from cxr_cbir.torch_utils import load_checkpoint
 
 log = runlog.setup(snakemake.log[0])
 p = snakemake.params
 k, seed = p.knn_k, p.seed
 rows = []
+agreement = pd.read_csv(snakemake.input.severity) if p.severity_methods else None
 
 
 def aligned(table, ids):
@@ -34,18 +33,8 @@ for condition in p.conditions:
             state = load_checkpoint(model)
             head = (state["classifier.weight"].numpy(), state["classifier.bias"].numpy())
         rows += embedding_rows(condition, method, table, emb["vectors"], k, "l2", head, seed)
-    sev = p.severity[condition]
-    if "sev" in p.severity_methods:
-        preds = pd.read_csv(
-            snakemake.input[f"{condition}_sev_predictions"], dtype={"image_id": str}
-        )
-        rows += severity_rows(condition, "sev", preds, sev["column"], seed)
-    if "cnn_sev" in p.severity_methods:
-        emb = np.load(snakemake.input[f"{condition}_cnn_sev"])
-        score = severity_targets(cohort, sev["column"], sev["negatives_zero"])
-        score = score.reindex(emb["ids"].astype(str)).to_numpy()[:, None]
-        preds = long_predictions(cohort, emb["ids"], emb["vectors"][:, :1], [sev["column"]], score)
-        rows += severity_rows(condition, "cnn_sev", preds, sev["column"], seed)
+    for method in p.severity_methods:  # r as evaluation/severity.csv has it
+        rows += severity_rows(agreement, condition, method, p.severity_column[condition])
 if p.metric_methods:
     labels = pd.read_parquet(snakemake.input.metric_labels)
     positive = (labels[p.metric_label].astype(str) == p.metric_positive).astype(float)
@@ -53,7 +42,7 @@ if p.metric_methods:
     for method in p.metric_methods:
         emb = np.load(snakemake.input[f"metric_{method}"])
         table = aligned(labels, emb["ids"])
-        metric = "cosine" if method == "ce" else "l2"
+        metric = p.metric_distance[method]
         rows += embedding_rows(
             f"metric:{p.metric_positive}", method, table, emb["vectors"], k, metric, None, seed
         )

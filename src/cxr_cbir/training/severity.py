@@ -20,6 +20,7 @@ import torch
 
 from ..errors import InputError
 from ..models.densenet import prepare
+from ..severity_eval import pearson
 from .augment import random_affine
 from .engine import to_device
 from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
@@ -59,13 +60,6 @@ class TargetScaler:
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         return z * self.scale + self.mean
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 class SeverityTask(MaskedTargets):
