@@ -29,6 +29,7 @@ localrules:
     cohort,
     counts,
     metric_cohort,
+    pretrain_cohort,
     catalogues,
     rank_random,
     ndcg,

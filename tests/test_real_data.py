@@ -20,6 +20,7 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
             "covidnet": str(shared_data / "severity/covidnet.csv"),
             "brixia": str(shared_data / "severity/brixia.csv"),
         },
+        data__nih_labels=str(shared_data / "labels/nih_data_entry_2017_v2020.csv.gz"),
         segmentation__masks_root=str(shared_data / "lung-masks"),
         lung_mask="none",  # the segmentation stage has its own smoke test below
         models__methods=[],  # filtering, SSIM and nDCG only: the models train in the real run

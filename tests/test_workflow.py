@@ -138,7 +138,7 @@ MODEL_JOBS = {
     "embed_shard": 16,  # cnn, ig, att, cnn_ig x 2 conditions x 2 shards
     "embed": 8,
     "severity_readout": 2,  # cnn_sev: the CNN's features -> severity, per condition
-    "pretrain": 1,  # every cached film, every finding: it starts sev
+    "pretrain": 1,  # every film recording a finding, all at once: it starts sev
     "train_severity": 2,  # sev: a DenseNet-121 trained on the scores, per condition
     "severity_eval": 1,  # held-out r and MAE of sev and cnn_sev
     "rank_embedding": 16,  # cnn, ig, att, cnn_ig, cnn_sev, sev, dml, ce x 2 conditions
@@ -170,6 +170,16 @@ LUNG_CACHE_JOBS = {"lung_mask_shard": 2, "lung_mask_gather": 1}
 def test_lung_mask_switch_reruns_only_its_dependants(tiny_run, tmp_path, mode, expected):
     changed = write_config(tiny_run / "tiny.yaml", tmp_path / "changed.yaml", lung_mask=mode)
     assert planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout) == expected
+
+
+def test_intensity_switch_reruns_the_masked_cache_not_the_decode(tiny_run, tmp_path):
+    """Equalisation is the last step of the cache the models read (the lung-masked one
+    here): the decode and the lung masks stay, everything that reads the cache reruns."""
+    changed = write_config(
+        tiny_run / "tiny.yaml", tmp_path / "changed.yaml", preprocess__intensity="equalize"
+    )
+    jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
+    assert jobs == LUNG_CACHE_JOBS | MODEL_JOBS | RETRIEVAL_JOBS
 
 
 def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):

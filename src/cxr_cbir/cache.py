@@ -31,10 +31,15 @@ def shard_rows(df: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:
 
 
 def build_shard(
-    images: pd.DataFrame, root: str, size: int, out_npz: str, out_rejected: str
+    images: pd.DataFrame,
+    root: str,
+    size: int,
+    out_npz: str,
+    out_rejected: str,
+    intensity: str = "none",
 ) -> None:
     """Decode ``images`` (image_id, path) into ``out_npz``; list failures in ``out_rejected``."""
-    prep = FilmPreprocessing(image_size=size)
+    prep = FilmPreprocessing(image_size=size, intensity=intensity)
     arrays, ids, rejected = [], [], []
     for r in tqdm(images.itertuples(index=False), total=len(images), desc="decode", mininterval=5):
         path = safe_join(root, r.path, where=f"image {r.image_id}")

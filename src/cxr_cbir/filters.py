@@ -20,6 +20,31 @@ def view_filter(manifest: pd.DataFrame, views: list[str]) -> pd.DataFrame:
     return manifest[manifest["view"].isin(views)].reset_index(drop=True)
 
 
+def folder_filter(manifest: pd.DataFrame, folders: list[str] | None) -> pd.DataFrame:
+    """Rows from the archive folders ``folders`` (all rows when None); a folder the
+    archive does not hold is an error naming the ones it does."""
+    if not folders:
+        return manifest
+    held = sorted(manifest["folder"].unique()) if "folder" in manifest.columns else []
+    unknown = [f for f in folders if f not in held]
+    if unknown:
+        raise InputError(
+            f"folders: {unknown} are not folders of this archive (data.folders); it holds {held}"
+        )
+    return manifest[manifest["folder"].isin(folders)].reset_index(drop=True)
+
+
+def recorded_filter(df: pd.DataFrame, columns: list[str], source: str = "manifest") -> pd.DataFrame:
+    """Rows that record at least one of ``columns`` as 1 or 0 (the pretraining films)."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{source}: finding columns {missing} not found; available: {sorted(df.columns)}"
+        )
+    values = df[columns].apply(pd.to_numeric, errors="coerce")
+    return df[values.isin([0.0, 1.0]).any(axis=1)].reset_index(drop=True)
+
+
 def label_filter(df: pd.DataFrame, column: str, source: str = "manifest") -> pd.DataFrame:
     """Rows with a definite label (1 or 0) in ``column``, as an int ``label`` column."""
     if column not in df.columns:

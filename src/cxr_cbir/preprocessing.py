@@ -15,6 +15,9 @@ archive vector was computed from:
    rules' env needs none).
 3. ``apply_mask``: decode at twice the image size, crop and/or mask to the lungs
    (``lung_mask`` mode), resize; a film where no lung was found keeps its full image.
+
+The last step of the film the cache holds (``plain`` without a lung mask, ``apply_mask``
+with one) normalises its intensity when ``intensity`` says so (``cxr_cbir.intensity``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .imaging import load_gray, load_resized
+from .intensity import INTENSITY, normalise
 from .lung_crop import MODES, apply_mode
 
 
@@ -39,10 +43,13 @@ class FilmPreprocessing:
     lung_mask: str = "none"
     seg_size: int | None = None
     threshold: float = 0.5
+    intensity: str = "none"
 
     def __post_init__(self):
         if self.lung_mask not in MODES:
             raise ValueError(f"lung_mask: unknown mode {self.lung_mask!r}; use one of {MODES}")
+        if self.intensity not in INTENSITY:
+            raise ValueError(f"intensity: unknown mode {self.intensity!r}; use one of {INTENSITY}")
 
     def _size(self, name: str) -> int:
         size = getattr(self, name)
@@ -59,6 +66,7 @@ class FilmPreprocessing:
             lung_mask=settings.get("lung_mask", "none"),
             seg_size=seg.get("image_size"),
             threshold=seg.get("threshold") or 0.5,
+            intensity=settings.get("intensity", "none"),
         )
 
     @property
@@ -66,8 +74,8 @@ class FilmPreprocessing:
         return self.lung_mask != "none"
 
     def plain(self, path: str | Path) -> np.ndarray:
-        """Step 1: the film decoded and resized, no lung mask."""
-        return load_resized(path, self._size("image_size"))
+        """Step 1: the film decoded and resized, no lung mask (intensity normalised)."""
+        return normalise(load_resized(path, self._size("image_size")), self.intensity)
 
     def segmentation_input(self, path: str | Path) -> np.ndarray:
         """Step 2a: the film as the segmentation ensemble sees it."""
@@ -76,4 +84,6 @@ class FilmPreprocessing:
     def apply_mask(self, path: str | Path, mask: np.ndarray) -> np.ndarray:
         """Step 3: the film cropped/masked to ``mask`` and resized (what the cache holds)."""
         size = self._size("image_size")
-        return apply_mode(load_gray(path, 2 * size), mask, self.lung_mask, size)
+        out = apply_mode(load_gray(path, 2 * size), mask, self.lung_mask, size)
+        masked = "mask" in self.lung_mask and bool(np.asarray(mask).any())
+        return normalise(out, self.intensity, masked)

@@ -103,6 +103,12 @@ def severity_inputs():
     return dict(config["data"].get("severity") or {})
 
 
+def nih_label_inputs():
+    """NIH's label table, joined to the archive's NIH films (data.nih_labels)."""
+    path = config["data"].get("nih_labels")
+    return {"nih_labels": path} if path else {}
+
+
 def study_spec(study):
     return STUDY_CONFIG.get(study) or config["conditions"][study]
 
@@ -363,10 +369,13 @@ def embedding_file(wildcards):
 
 
 def cache_list_inputs():
-    """Every cohort the cache must hold: the conditions', and metric learning's."""
+    """Every cohort the cache must hold: the conditions', metric learning's and the
+    pretraining stage's."""
     files = expand(f"{OUT}/data/{{condition}}/labels.parquet", condition=CONDITIONS)
     if ML:
         files.append(f"{OUT}/data/metric/labels.parquet")
+    if uses_pretrain():
+        files.append(f"{OUT}/data/pretrain/labels.parquet")
     return files
 
 
@@ -572,6 +581,7 @@ def query_settings():
         "run": RUN,
         "root": ROOT,
         "image_size": config["preprocess"]["image_size"],
+        "intensity": config["preprocess"]["intensity"],
         "lung_mask": LUNG_MASK,
         "segmentation": seg,
         "cache_images": CACHE_IMAGES,

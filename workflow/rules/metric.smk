@@ -18,6 +18,7 @@ rule metric_cohort:
         label=ML.get("label"),
         classes=ML.get("classes"),
         views=ML.get("views"),
+        folders=ML.get("folders"),
     script:
         "../scripts/metric_cohort.py"
 

@@ -5,6 +5,7 @@
 rule manifest:
     input:
         **severity_inputs(),
+        **nih_label_inputs(),
         archive=archive_inputs(),
         code=package_code("manifest.py"),
     output:
@@ -59,6 +60,7 @@ rule view_filter:
         "../../envs/data.yaml"
     params:
         views=lambda wc: config["conditions"][wc.condition]["views"],
+        folders=lambda wc: config["conditions"][wc.condition].get("folders"),
     script:
         "../scripts/view_filter.py"
 
@@ -112,6 +114,8 @@ rule cache_shard:
     params:
         root=ROOT,
         size=config["preprocess"]["image_size"],
+        # the last step of the cache the models read: here only without a lung mask
+        intensity=config["preprocess"]["intensity"] if LUNG_MASK == "none" else "none",
         n_shards=len(SHARDS),
     script:
         "../scripts/cache_shard.py"

@@ -1,11 +1,32 @@
-# Pretraining (init: pretrain): a DenseNet-121 trained on every cached film of the run
-# to predict every finding the archive records; its weights start the classifiers and
-# the severity model. It reruns only when the cache, the split or its settings change.
+# Pretraining (init: pretrain): a DenseNet-121 trained on every frontal film of the run
+# that records one of its findings (every archive folder: films no condition reads are
+# cached for it) to predict them all; its weights start the classifiers and the severity
+# model. It reruns only when its films, the cache or its settings change.
+
+
+rule pretrain_cohort:
+    input:
+        table=f"{OUT}/data/split.parquet",
+        code=package_code("pretrain_cohort.py"),
+    output:
+        f"{OUT}/data/pretrain/labels.parquet",
+    log:
+        f"{OUT}/logs/pretrain_cohort.log",
+    benchmark:
+        f"{OUT}/benchmarks/pretrain_cohort.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        targets=PRETRAIN.get("targets"),
+        views=PRETRAIN.get("views"),
+        folders=PRETRAIN.get("folders"),
+    script:
+        "../scripts/pretrain_cohort.py"
 
 
 rule pretrain:
     input:
-        split=f"{OUT}/data/split.parquet",
+        cohort=f"{OUT}/data/pretrain/labels.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
         code=package_code("pretrain.py"),

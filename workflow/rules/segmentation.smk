@@ -161,6 +161,7 @@ rule lung_mask_shard:
     params:
         root=ROOT,
         size=config["preprocess"]["image_size"],
+        intensity=config["preprocess"]["intensity"],
         n_shards=len(SEG_SHARDS),
     script:
         "../scripts/lung_mask_shard.py"

@@ -18,4 +18,5 @@ build_shard(
     snakemake.params.size,
     snakemake.output.npz,
     snakemake.output.rejected,
+    snakemake.params.intensity,
 )

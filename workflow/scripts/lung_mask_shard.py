@@ -15,7 +15,11 @@ with np.load(snakemake.input.masks) as seg:
     mask_ids, masks = seg["ids"].astype(str), seg["masks"]
 if mask_ids.tolist() != films["image_id"].astype(str).tolist():
     raise InputError(f"{snakemake.input.masks}: its films are not shard {shard}'s; rerun seg_apply")
-prep = FilmPreprocessing(image_size=snakemake.params.size, lung_mask=snakemake.wildcards.mode)
+prep = FilmPreprocessing(
+    image_size=snakemake.params.size,
+    lung_mask=snakemake.wildcards.mode,
+    intensity=snakemake.params.intensity,
+)
 images = mask_shard(films, snakemake.params.root, prep, masks)
 log.info("shard %d of %d: applied %s to %d films", shard, n_shards, prep.lung_mask, len(films))
 save_arrays(snakemake.output[0], ids=mask_ids, images=images)

@@ -1,10 +1,12 @@
 """Read the archive (MIMIC-CXR-JPG or covid-chestxray layout) into the manifest, with
-the severity tables (COVID-Net, BrixIA) the config names joined by file name."""
+the severity tables (COVID-Net, BrixIA) and NIH's findings the config names joined by
+file name."""
 
 from pathlib import Path
 
 from cxr_cbir import runlog
 from cxr_cbir.archive import build_manifest
+from cxr_cbir.archive.nih_labels import attach_nih_labels
 from cxr_cbir.archive.severity import attach_severity
 from cxr_cbir.io_utils import write_parquet
 
@@ -17,6 +19,9 @@ if p.fmt == "covid-chestxray":
     )
     for name, n in unjoined.items():
         log.info("%s: %d score rows name films outside this archive (not joined)", name, n)
+    if snakemake.input.get("nih_labels"):
+        manifest, joined = attach_nih_labels(manifest, snakemake.input.nih_labels)
+        log.info("NIH findings joined from %s: %s", snakemake.input.nih_labels, joined)
     scored = {c: int(manifest[c].notna().sum()) for c in manifest if c.endswith("_global")}
     scored["severity_geographic"] = int(manifest["severity_geographic"].notna().sum())
     log.info("films with scores: %s", scored)

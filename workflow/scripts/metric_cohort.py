@@ -1,14 +1,14 @@
-"""Films for metric learning: allowed views, classes from the configured label column."""
+"""Films for metric learning: allowed folders and views, classes from the label column."""
 
 import pandas as pd
 
 from cxr_cbir import runlog
-from cxr_cbir.filters import class_filter
+from cxr_cbir.filters import class_filter, folder_filter
 from cxr_cbir.io_utils import write_parquet
 
 log = runlog.setup(snakemake.log[0])
 df = class_filter(
-    pd.read_parquet(snakemake.input.table),
+    folder_filter(pd.read_parquet(snakemake.input.table), snakemake.params.folders),
     snakemake.params.label,
     snakemake.params.classes,
     snakemake.params.views,

@@ -1,4 +1,4 @@
-"""Pretrain a DenseNet-121 on every cached film of the run: every recorded finding at once."""
+"""Pretrain a DenseNet-121 on the pretraining films of the run: every recorded finding at once."""
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,7 @@ device = pick_device()
 spec = snakemake.params.spec
 targets = spec["targets"]
 cache = ImageCache(snakemake.input.images, snakemake.input.index)
-table = pd.read_parquet(snakemake.input.split)
-table = table[table["image_id"].isin(cache.row)].reset_index(drop=True)  # every cached film
+table = pd.read_parquet(snakemake.input.cohort)
 y = finding_matrix(table, targets)
 split = table["split"].to_numpy()
 images = cache.stack(table["image_id"])

@@ -8,7 +8,8 @@ Several archives of this layout inside one data root (``data.folders``, e.g. cxr
 and cxr-extra) are read as one: image paths are then ``<folder>/images/<file>``, still
 relative to (and checked to stay inside) the data root. Their ``split_group`` ids are
 built to be joined across the folders (cxr-extra's near-duplicates of cxr-real films
-carry the cxr-real group).
+carry the cxr-real group). ``folder`` names the archive folder of each film, so that a
+condition can keep to some of them (``conditions.<name>.folders``).
 """
 
 from __future__ import annotations
@@ -59,4 +60,5 @@ def _read_one(root: str, folder: str) -> pd.DataFrame:
         view_raw=view_raw.fillna("").astype(str),
         view=view.where(view.isin(["PA", "AP", "LATERAL"]), "OTHER"),
         split_official="",
+        folder=folder,
     )
