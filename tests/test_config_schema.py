@@ -89,6 +89,18 @@ def test_shipped_configs_are_valid(path):
             lambda c: c["conditions"]["effusion"]["init"].update(cnn="imagenet:densenet"),
             r"'conditions.effusion.init.cnn': 'imagenet:densenet' is not 'random'",
         ),
+        (
+            lambda c: c["preprocess"].update(intensity="clahe"),
+            r"'preprocess.intensity': 'clahe' is not one of \['none', 'equalize'\]",
+        ),
+        (
+            lambda c: c["conditions"]["effusion"].update(folders=[]),
+            r"'conditions.effusion.folders': \[\] should be non-empty",
+        ),
+        (
+            lambda c: c["segmentation"].update(masks_root=["a", "a"]),
+            r"'segmentation.masks_root'",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(demo_config, change, message):
@@ -96,6 +108,15 @@ def test_invalid_config_names_the_key(demo_config, change, message):
     change(cfg)
     with pytest.raises(InputError, match=message):
         validate_config(cfg, SCHEMA)
+
+
+def test_mask_folders_as_a_list_and_defaults_of_the_new_keys(demo_config):
+    cfg = copy.deepcopy(demo_config)
+    cfg["segmentation"].update(pairs="lung-masks", masks_root=["lung-masks", "lung-masks-jsrt"])
+    out = validate_config(cfg, SCHEMA)
+    assert out["segmentation"]["masks_root"] == ["lung-masks", "lung-masks-jsrt"]
+    assert out["preprocess"]["intensity"] == "none"
+    assert out["pretrain"]["views"] == ["PA", "AP"]
 
 
 def test_workflow_refuses_invalid_config_before_any_job(tmp_path):

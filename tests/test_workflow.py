@@ -124,6 +124,20 @@ def test_tiny_run_segments_and_masks(tiny_run):
     assert set(dice["member"]) == {"unet_b0", "fpn_b0", "ensemble"}
     assert dice.groupby("member").size().eq(8).all()
     assert dice["dice"].between(0, 1).all()
+    # the same films per source (the demo's phantoms are one source), with intervals
+    by_source = pd.read_csv(out / "segmentation/dice_by_source.csv")
+    assert list(by_source.columns) == ["source", "member", "image", "dice"]
+    merged = by_source.merge(dice, on=["member", "image"], suffixes=("", "_all"))
+    assert len(merged) == len(dice) and (merged["dice"] == merged["dice_all"]).all()
+    summary = pd.read_csv(out / "segmentation/dice_source_summary.csv")
+    assert set(summary["source"]) == {"demo"}
+    assert summary["comparison"].value_counts().to_dict() == {
+        "dice": 3,
+        "ensemble - best member": 1,
+    }
+    means = dice.groupby("member")["dice"].mean()
+    for r in summary[summary["comparison"] == "dice"].itertuples():
+        assert abs(r.mean - means[r.member]) < 1e-4 and r.ci_low <= r.mean <= r.ci_high
     base = np.load(out / "cache/images.npy")
     masked = np.load(out / "cache/lung-crop+mask/images.npy")
     assert masked.shape == base.shape

@@ -150,10 +150,13 @@ def seg_member_priority(wildcards):
 
 
 def seg_pair_inputs(wildcards):
-    """Demo: the manifest (phantom masks in the sidecar); real: the lung-masks metadata."""
+    """Demo: the manifest (phantom masks in the sidecar); real: each lung-mask folder's
+    metadata."""
     if SEG["pairs"] == "demo":
         return {"manifest": f"{OUT}/data/manifest.parquet"}
-    return {"metadata": f"{SEG['masks_root']}/metadata.csv"}
+    roots = SEG["masks_root"]
+    roots = [roots] if isinstance(roots, str) else roots
+    return {"metadata": [f"{r}/metadata.csv" for r in roots]}
 
 
 def seg_data_settings():

@@ -78,6 +78,12 @@ rule seg_evaluate:
             caption="../report/seg_gallery.rst",
             category="Segmentation",
         ),
+        by_source=f"{OUT}/segmentation/dice_by_source.csv",
+        source_summary=report(
+            f"{OUT}/segmentation/dice_source_summary.csv",
+            caption="../report/seg_source_summary.rst",
+            category="Segmentation",
+        ),
     log:
         f"{OUT}/logs/seg_evaluate.log",
     benchmark:
@@ -87,6 +93,7 @@ rule seg_evaluate:
     params:
         members=SEG_MEMBERS,
         threshold=config.get("segmentation", {}).get("threshold", 0.5),
+        seed=(config.get("evaluation") or {}).get("random_seed", 0),
     script:
         "../scripts/seg_evaluate.py"
 

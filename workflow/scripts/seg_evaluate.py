@@ -1,4 +1,5 @@
-"""Dice per held-out image for every member and the ensemble; summary and gallery."""
+"""Dice per held-out image for every member and the ensemble; summary, Dice per source
+(with intervals; ensemble - best member per source) and gallery."""
 
 import numpy as np
 import pandas as pd
@@ -6,6 +7,7 @@ import pandas as pd
 from cxr_cbir import runlog
 from cxr_cbir.figures import segmentation_gallery
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.segmentation.dice_by_source import dice_by_source, source_summary
 from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
 
 log = runlog.setup(snakemake.log[0])
@@ -35,5 +37,10 @@ summary = (
 log.info("\n%s", summary.to_string(index=False))
 write_csv(table, snakemake.output.dice)
 write_csv(summary.round(4), snakemake.output.summary)
+by_source = dice_by_source(table, pairs)
+per_source = source_summary(by_source, pairs, seed=snakemake.params.seed)
+log.info("per source:\n%s", per_source.to_string(index=False))
+write_csv(by_source, snakemake.output.by_source)
+write_csv(per_source.round(4), snakemake.output.source_summary)
 ens_dice = table[table["member"] == "ensemble"].reset_index(drop=True)
 segmentation_gallery(images, truth, np.stack(ens_masks), ens_dice, snakemake.output.gallery)

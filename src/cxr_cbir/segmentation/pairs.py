@@ -1,4 +1,5 @@
-"""Image / lung-mask training pairs: the demo's phantom masks or ../shared/data/lung-masks.
+"""Image / lung-mask training pairs: the demo's phantom masks or lung-mask folders
+(../shared/data/lung-masks, lung-masks-jsrt).
 
 Pairs are split by patient: the held-out part is never seen in training. Images and
 masks are decoded once, resized to the segmentation size, and stored in one ``.npz``.
@@ -42,44 +43,56 @@ def demo_pairs(manifest: pd.DataFrame, root: str, max_train: int, max_holdout: i
 
 
 def lung_mask_pairs(
-    masks_root: str,
+    masks_root: str | list[str],
     holdout_fraction: float,
     seed: int,
     datasets: list[str] | None,
     max_train: int,
     max_holdout: int,
 ):
-    """Pairs from the lung-masks folder, split by patient (stratified by source dataset)."""
-    meta_path = Path(masks_root) / "metadata.csv"
-    meta = read_table(meta_path, ["file", "dataset", "patient_id"], dtype=str)
+    """Pairs from one or several lung-mask folders (each ``metadata.csv`` + ``images/`` +
+    ``masks/``, e.g. lung-masks and lung-masks-jsrt: two lung conventions), split by
+    patient, stratified by source dataset (V7, Shenzhen, JSRT, ...)."""
+    roots = [masks_root] if isinstance(masks_root, str) else list(masks_root)
+    pairs = pd.concat([_folder_pairs(root) for root in roots], ignore_index=True)
+    twice = pairs["pair_id"][pairs["pair_id"].duplicated()]
+    if len(twice):
+        raise InputError(f"segmentation.masks_root: pair {twice.iloc[0]!r} is in two folders")
     if datasets:
-        unknown = sorted(set(datasets) - set(meta["dataset"]))
+        unknown = sorted(set(datasets) - set(pairs["dataset"]))
         if unknown:
-            raise InputError(f"segmentation.datasets: {unknown} not in {meta_path}")
-        meta = meta[meta["dataset"].isin(datasets)]
+            raise InputError(f"segmentation.datasets: {unknown} not in {roots}")
+        pairs = pairs[pairs["dataset"].isin(datasets)].reset_index(drop=True)
     split = group_split(
-        meta.assign(group=meta["patient_id"]),
+        pairs.assign(group=pairs["patient"]),
         {"train": 1 - holdout_fraction, "test": holdout_fraction},
         seed,
         stratify="dataset",
     )
-    pairs = pd.DataFrame(
+    pairs["split"] = split.map({"train": "train", "test": "holdout"}).to_numpy()
+    return _cap(pairs, {"train": max_train, "holdout": max_holdout}, seed)
+
+
+def _folder_pairs(masks_root: str) -> pd.DataFrame:
+    meta_path = Path(masks_root) / "metadata.csv"
+    meta = read_table(meta_path, ["file", "dataset", "patient_id"], dtype=str)
+    where = [f"{meta_path} row {i + 2}" for i in range(len(meta))]
+    return pd.DataFrame(
         {
             "pair_id": meta["file"].str.rsplit(".", n=1).str[0],
             "image": [
-                str(safe_join(masks_root, f"images/{f}", where=f"{meta_path} row {i + 2}"))
-                for i, f in enumerate(meta["file"])
+                str(safe_join(masks_root, f"images/{f}", where=w))
+                for f, w in zip(meta["file"], where, strict=True)
             ],
             "mask": [
-                str(safe_join(masks_root, f"masks/{f}", where=f"{meta_path} row {i + 2}"))
-                for i, f in enumerate(meta["file"])
+                str(safe_join(masks_root, f"masks/{f}", where=w))
+                for f, w in zip(meta["file"], where, strict=True)
             ],
             "patient": meta["patient_id"],
             "dataset": meta["dataset"],
-            "split": split.map({"train": "train", "test": "holdout"}).to_numpy(),
+            "split": "",
         }
     )
-    return _cap(pairs, {"train": max_train, "holdout": max_holdout}, seed)
 
 
 def _cap(pairs: pd.DataFrame, caps: dict[str, int], seed: int) -> pd.DataFrame:
