@@ -18,6 +18,10 @@ spec = snakemake.params.spec
 targets = spec["targets"]
 cache = ImageCache(snakemake.input.images, snakemake.input.index)
 table = pd.read_parquet(snakemake.input.cohort)
+readable = table["image_id"].isin(cache.row)  # unreadable films: in data/rejected.csv
+if not readable.all():
+    log.info("%d pretraining films unreadable (data/rejected.csv)", int((~readable).sum()))
+table = table[readable].reset_index(drop=True)
 y = finding_matrix(table, targets)
 split = table["split"].to_numpy()
 images = cache.stack(table["image_id"])
