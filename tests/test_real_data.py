@@ -54,7 +54,8 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
         cohort = pd.read_parquet(out / f"data/{study}/cohort.parquet")
         test = cohort[cohort["split"] == "test"]
         graded = graded_severity(test, "severity_geographic", study == "pneumonia")
-        assert queries[study] == graded.notna().sum() >= 70, (study, queries[study])
+        # (the split with cxr-pool's groups holds 67 scored COVID-19 test films)
+        assert queries[study] == graded.notna().sum() >= 60, (study, queries[study])
     assert queries["covid_brixia"] >= 35  # every BrixIA-scored test film
     manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
     for study in ("covid", "pneumonia", "covid_brixia"):
