@@ -11,6 +11,7 @@ import pandas as pd
 
 from .archive.labels import check_label_values
 from .errors import InputError
+from .io_utils import require_columns
 
 
 def view_filter(manifest: pd.DataFrame, views: list[str]) -> pd.DataFrame:
@@ -36,11 +37,7 @@ def folder_filter(manifest: pd.DataFrame, folders: list[str] | None) -> pd.DataF
 
 def recorded_filter(df: pd.DataFrame, columns: list[str], source: str = "manifest") -> pd.DataFrame:
     """Rows that record at least one of ``columns`` as 1 or 0 (the pretraining films)."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source}: finding columns {missing} not found; available: {sorted(df.columns)}"
-        )
+    require_columns(df, columns, source)
     values = df[columns].apply(pd.to_numeric, errors="coerce")
     return df[values.isin([0.0, 1.0]).any(axis=1)].reset_index(drop=True)
 
