@@ -63,10 +63,15 @@ def test_read_rankings_checks_ranks_and_image_sets(tmp_path):
         {"query_id": "q", "image_id": "a"},
         {"query_id": "q", "image_id": "b"},
     ]
-    bad = tmp_path / "bad.csv"
-    bad.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,1\n")
-    with pytest.raises(InputError, match="ranks must be 1..2"):
-        read_rankings(str(bad))
+    tied = tmp_path / "tied.csv"
+    tied.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,1\nq,R1,c,3\n")
+    assert read_rankings(str(tied))["rank"].tolist() == [1, 1, 3]
+    for ranks in ([1, 3, 3], [2, 2, 3], [1, 1, 2], [1, 2, 4]):
+        bad = tmp_path / "bad.csv"
+        rows = "".join(f"q,R1,{i},{r}\n" for i, r in zip("abc", ranks, strict=True))
+        bad.write_text("query_id,rater,image_id,rank\n" + rows)
+        with pytest.raises(InputError, match="ranks must be 1..3"):
+            read_rankings(str(bad))
     other = tmp_path / "other.csv"
     other.write_text("query_id,rater,image_id,rank\nq,R1,a,1\nq,R1,b,2\nq,R2,a,1\nq,R2,c,2\n")
     with pytest.raises(InputError, match="different image set"):
@@ -197,3 +202,38 @@ def test_score_rater_catalogues_use_only_films_every_rater_scored():
     settings["severity"]["raters"]["junior"]["column"] = "nope"
     with pytest.raises(InputError, match=r"conditions.covid.severity: \['nope'\] not manifest"):
         catalogues_for_condition("covid", cohort, settings, set(), 0)
+
+
+def test_shared_ties_rank_equal_films_equally():
+    cats = pd.DataFrame({"query_id": "q", "image_id": ["a", "b", "c", "d", "e"]})
+    # a binary grade: the query's own status ties with two films, the other status with two
+    sev = pd.Series({"q": 1.0, "a": 0.0, "b": 1.0, "c": 0.0, "d": 1.0, "e": 1.0})
+    shared = rank_by_severity(cats, sev, ties="shared").set_index("image_id")["rank"]
+    assert shared.to_dict() == {"b": 1, "d": 1, "e": 1, "a": 4, "c": 4}
+    by_id = rank_by_severity(cats, sev).set_index("image_id")["rank"]
+    assert by_id.to_dict() == {"b": 1, "d": 2, "e": 3, "a": 4, "c": 5}
+    # a tiebreak splits a tie; only films equal on both keys share a rank
+    tb = pd.Series({"q": 0.0, "a": 0.0, "b": 2.0, "c": 0.0, "d": 1.0, "e": 1.0})
+    split = rank_by_severity(cats, sev, tb, ties="shared").set_index("image_id")["rank"]
+    assert split.to_dict() == {"d": 1, "e": 1, "b": 3, "a": 4, "c": 4}
+    zones = pd.DataFrame({"z": [0, 0, 1, 0, 1, 1]}, index=["q", "a", "b", "c", "d", "e"])
+    scored = rank_by_scores(cats, {"senior": (sev, zones)}, ties="shared")
+    assert scored.set_index("image_id")["rank"].to_dict() == {
+        "b": 1,
+        "d": 1,
+        "e": 1,
+        "a": 4,
+        "c": 4,
+    }
+    with pytest.raises(InputError, match="ties must be one of"):
+        rank_by_severity(cats, sev, ties="random")
+
+
+def test_balanced_catalogues_hold_equal_shares_of_a_rare_finding():
+    pool = _pool(8, 72)  # 10 % positives
+    label = pool.set_index("image_id")["label"]
+    for balanced, positives in ((False, {1}), (True, {5})):
+        cats = sample_catalogues(pool, 0, 10, seed=3, balanced=balanced)
+        per = cats.assign(pos=cats["image_id"].map(label)).groupby("query_id")["pos"].sum()
+        assert len(per) == 80
+        assert set(per) == positives, (balanced, sorted(set(per)))

@@ -86,6 +86,12 @@ def test_ndcg_tables_and_verdicts_by_construction():
     assert got[("IG > CNN", "ig")] == "holds"
     assert got[("CNN > SSIM", "cnn")] == "holds"
     assert got[("IG > CNN(IG)", "ig")] == "holds"
+    # att is cnn plus noise of mean zero: the effusion order's middle link stays open
+    assert got[("ATT > CNN", "att")] == "unresolved"
+    att = ndcg[ndcg["method"] == "att"]
+    worse = pd.concat([ndcg[ndcg["method"] != "att"], att.assign(ndcg=att["ndcg"] - 0.1)])
+    flipped = verdict_table(worse).set_index(["claim", "metric"])["verdict"]
+    assert flipped[("ATT > CNN", "ndcg@10")] == "reversed"
     assert got[("learned > random", "cnn_ig")] == "reversed"
     assert got[("SEV > CNN_SEV", "sev")] == "not run"  # neither severity method ran here
     # Zhong's claims have no data here: listed as not run, never dropped

@@ -112,3 +112,48 @@ def test_ndcg_table_scores_chance_exactly_per_catalogue():
 def test_ndcg_refuses_different_image_sets():
     with pytest.raises(ValueError, match="same images"):
         ndcg_at_k(["a", "x"], ["a", "b"], 2)
+
+
+def test_tied_films_share_the_mean_relevance_of_their_positions():
+    from cxr_cbir.ndcg import tied_relevance
+
+    # two ties of 5 in a catalogue of 10: positions 1-5 (5.5 .. 3.5) and 6-10 (3.0 .. 1.0)
+    grades = tied_relevance([1] * 5 + [6] * 5, 10)
+    assert grades.tolist() == [4.5] * 5 + [2.0] * 5
+    assert (
+        tied_relevance(np.arange(1, 11)).tolist() == relevance_from_rank(np.arange(1, 11)).tolist()
+    )
+    truth = list("abcdefghij")
+    ranks = [1] * 5 + [6] * 5
+    # any order of the first tie before the second is ideal; a swap across ties is not
+    assert ndcg_at_k(list("edcbajihgf"), truth, 10, ranks) == pytest.approx(1.0)
+    assert ndcg_at_k(list("edcbajihgf"), truth, 10) < 0.9
+    swapped = list("fbcdeaghij")
+    g_hi, g_lo = 2**4.5 - 1, 2**2.0 - 1
+    disc = 1 / np.log2(np.arange(2, 12))
+    ideal = g_hi * disc[:5].sum() + g_lo * disc[5:].sum()
+    got = ideal - (g_hi - g_lo) * (disc[0] - disc[5])
+    assert ndcg_at_k(swapped, truth, 10, ranks) == pytest.approx(got / ideal, abs=1e-12)
+
+
+def test_exact_chance_with_ties_is_the_mean_over_every_order():
+    truth = list("abcdef")
+    for ranks in ([1, 1, 1, 4, 4, 4], [1, 2, 2, 4, 5, 5], [1] * 6):
+        for k in (1, 3, 6):
+            every = [ndcg_at_k(list(p), truth, k, ranks) for p in itertools.permutations(truth)]
+            assert expected_random_ndcg(6, k, ranks) == pytest.approx(np.mean(every), abs=1e-12)
+    # a catalogue whose films all tie: every order is ideal
+    assert expected_random_ndcg(6, 3, [1] * 6) == pytest.approx(1.0)
+
+
+def test_ndcg_table_scores_tied_truth_and_its_own_chance():
+    rows = [("q", "R1", i, r) for i, r in zip("abcd", [1, 1, 3, 3], strict=True)]
+    rankings = pd.DataFrame(rows, columns=["query_id", "rater", "image_id", "rank"])
+    method = pd.DataFrame({"query_id": "q", "image_id": list("badc"), "rank": [1, 2, 3, 4]})
+    wrong = pd.DataFrame({"query_id": "q", "image_id": list("cadb"), "rank": [1, 2, 3, 4]})
+    t = ndcg_table("c", rankings, {"m": method, "w": wrong}, [2])
+    got = t.set_index("method")["ndcg"]
+    assert got["m"] == pytest.approx(1.0)
+    assert got["w"] < 0.8
+    assert got["random"] == pytest.approx(expected_random_ndcg(4, 2, [1, 1, 3, 3]))
+    assert got["random"] != pytest.approx(expected_random_ndcg(4, 2))

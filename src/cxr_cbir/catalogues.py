@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import InputError
 from .io_utils import read_table
+from .ndcg import check_competition_ranks
 
 RANKING_COLUMNS = ["query_id", "rater", "image_id", "rank"]
 
@@ -37,13 +38,16 @@ def sample_catalogues(
     seed: int,
     keep_class_proportions: bool = True,
     where: str = "catalogues",
+    balanced: bool = False,
 ) -> pd.DataFrame:
     """Draw ``n_queries`` distinct queries, each with ``size`` images of other groups.
 
     ``pool`` has columns image_id, label (0/1) and optionally group (patient or
     near-duplicate component; default: each image its own group). ``n_queries`` 0 takes
-    every eligible query. Returns query_id, image_id, in catalogue order (which is
-    meaningless: it is the unordered candidate set).
+    every eligible query. ``balanced``: each catalogue holds the classes in equal shares
+    (a rare finding: 5 of 10 positives instead of the pool's ~1), else the pool's
+    proportions (``keep_class_proportions``) or a plain random draw. Returns query_id,
+    image_id, in catalogue order (which is meaningless: it is the unordered candidate set).
     """
     pool = pool.sort_values("image_id").reset_index(drop=True)
     if "group" not in pool.columns:
@@ -72,19 +76,24 @@ def sample_catalogues(
     rows = []
     for q, group in zip(queries["image_id"], queries["group"], strict=True):
         rest = pool[pool["group"] != group]
-        if keep_class_proportions:
-            chosen = _stratified_pick(rest, size, rng)
+        if keep_class_proportions or balanced:
+            chosen = _stratified_pick(rest, size, rng, balanced)
         else:
             chosen = rest["image_id"].to_numpy()[rng.permutation(len(rest))[:size]]
         rows.extend((q, img) for img in chosen)
     return pd.DataFrame(rows, columns=["query_id", "image_id"])
 
 
-def _stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A permutation whose every prefix keeps the label proportions as far as possible."""
+def _stratified_order(
+    labels: np.ndarray, rng: np.random.Generator, balanced: bool = False
+) -> np.ndarray:
+    """A permutation whose every prefix keeps the label proportions (or, ``balanced``,
+    equal shares of every label until one runs out) as far as possible."""
     classes = np.unique(labels)
     buckets = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
     share = {c: len(buckets[c]) / len(labels) for c in classes}
+    if balanced:
+        share = {c: 1.0 / len(classes) for c in classes}
     taken = {c: 0 for c in classes}
     order = []
     for i in range(len(labels)):
@@ -98,9 +107,11 @@ def _stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.asarray(order)
 
 
-def _stratified_pick(rest: pd.DataFrame, size: int, rng: np.random.Generator) -> np.ndarray:
+def _stratified_pick(
+    rest: pd.DataFrame, size: int, rng: np.random.Generator, balanced: bool = False
+) -> np.ndarray:
     labels = rest["label"].to_numpy()
-    order = _stratified_order(labels, rng)[:size]
+    order = _stratified_order(labels, rng, balanced)[:size]
     return rest["image_id"].to_numpy()[np.sort(order)]
 
 
@@ -110,12 +121,14 @@ def rank_by_severity(
     tiebreak: pd.Series | None = None,
     raters: dict[str, float] | None = None,
     seed: int = 0,
+    ties: str = "by_id",
 ) -> pd.DataFrame:
     """Rank each catalogue by closeness of severity to the query's severity.
 
     ``severity`` (and the optional ``tiebreak``) are indexed by image_id. ``raters`` maps
     a rater name to the standard deviation of the noise that rater adds to every severity
-    it reads (0 for the exact rater); by default one exact rater ``R1``.
+    it reads (0 for the exact rater); by default one exact rater ``R1``. ``ties``: films
+    equally close on both keys get ranks 1..n by image id, or share one rank (``shared``).
     """
     raters = raters or {"R1": 0.0}
     rng = np.random.default_rng(seed)
@@ -135,19 +148,38 @@ def rank_by_severity(
             else:
                 tb = np.zeros(len(ids))
             order = np.lexsort((ids, tb, primary))
-            for rank, j in enumerate(order, start=1):
-                out.append((qid, rater, ids[j], rank))
+            ranks = _ranks(primary[order], tb[order], ties)
+            out += [(qid, rater, ids[j], int(r)) for j, r in zip(order, ranks, strict=True)]
     return pd.DataFrame(out, columns=RANKING_COLUMNS)
 
 
+TIES = ("by_id", "shared")
+
+
+def _ranks(primary: np.ndarray, tiebreak: np.ndarray, ties: str) -> np.ndarray:
+    """Ranks of films already in ranking order: 1..n (``by_id``: a tie goes to the lower
+    image id), or competition ranks where films equal on both keys share one (``shared``:
+    the ground truth says no more than the scores do)."""
+    if ties not in TIES:
+        raise InputError(f"ties must be one of {TIES}, got {ties!r}")
+    n = len(primary)
+    if ties == "by_id" or n == 0:
+        return np.arange(1, n + 1)
+    new = np.r_[True, (primary[1:] != primary[:-1]) | (tiebreak[1:] != tiebreak[:-1])]
+    return np.maximum.accumulate(np.where(new, np.arange(1, n + 1), 0))
+
+
 def rank_by_scores(
-    catalogues: pd.DataFrame, scores: dict[str, tuple[pd.Series, pd.DataFrame | None]]
+    catalogues: pd.DataFrame,
+    scores: dict[str, tuple[pd.Series, pd.DataFrame | None]],
+    ties: str = "by_id",
 ) -> pd.DataFrame:
     """Rank each catalogue once per real rater, from that rater's own scores.
 
     ``scores`` maps a rater name to (total score, zone-score profile or None), indexed
     by image_id. Closest total to the query's first; ties broken by the L1 distance of
-    the zone profiles (e.g. six Brixia zones 0-3), then by image id.
+    the zone profiles (e.g. six Brixia zones 0-3), then by image id, or sharing one rank
+    (``ties``, as in ``rank_by_severity``).
     """
     out = []
     for rater, (total, profile) in scores.items():
@@ -160,7 +192,8 @@ def rank_by_scores(
             else:
                 tb = np.zeros(len(ids))
             order = np.lexsort((ids, tb, primary))
-            out += [(qid, rater, ids[j], rank) for rank, j in enumerate(order, start=1)]
+            ranks = _ranks(primary[order], tb[order], ties)
+            out += [(qid, rater, ids[j], int(r)) for j, r in zip(order, ranks, strict=True)]
     return pd.DataFrame(out, columns=RANKING_COLUMNS)
 
 
@@ -184,10 +217,10 @@ def read_rankings(path: str) -> pd.DataFrame:
                 f"appears more than once (rows {rows})"
             )
         ranks = sorted(g["rank"].tolist())
-        if ranks != list(range(1, len(g) + 1)):
+        if not check_competition_ranks(ranks):
             raise InputError(
-                f"{path}: query {qid!r}, rater {rater!r}: ranks must be 1..{len(g)} once "
-                f"each, got {ranks}"
+                f"{path}: query {qid!r}, rater {rater!r}: ranks must be 1..{len(g)}, a tie "
+                f"of m films at rank r followed by rank r + m (1, 1, 3, ...), got {ranks}"
             )
         images = frozenset(g["image_id"])
         if qid in images:
@@ -284,7 +317,8 @@ def catalogues_for_condition(
     tb = None
     if sev.get("tiebreak"):
         tb = pd.to_numeric(pool.set_index("image_id")[sev["tiebreak"]], errors="coerce")
-    return rank_by_severity(cats, sev_series, tb, settings.get("raters") or {"R1": 0.0}, seed)
+    raters = settings.get("raters") or {"R1": 0.0}
+    return rank_by_severity(cats, sev_series, tb, raters, seed, sev.get("ties", "by_id"))
 
 
 def graded_severity(table: pd.DataFrame, column: str, negatives_zero: bool) -> pd.Series:
@@ -316,6 +350,7 @@ def _sample(pool: pd.DataFrame, settings: dict, seed: int, condition: str) -> pd
         seed,
         settings.get("keep_class_proportions", True),
         where=f"catalogues for {condition!r}",
+        balanced=settings.get("balanced", False),
     )
 
 
@@ -339,4 +374,4 @@ def _score_rater_catalogues(
         )
         for name, spec in raters.items()
     }
-    return rank_by_scores(cats, table)
+    return rank_by_scores(cats, table, settings["severity"].get("ties", "by_id"))

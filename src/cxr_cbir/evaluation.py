@@ -19,7 +19,21 @@ NDCG_COLUMNS = ["condition", "method", "query_id", "k", "ndcg"]
 
 
 def _ordered(df: pd.DataFrame) -> dict[str, list[str]]:
-    return {q: g.sort_values("rank")["image_id"].tolist() for q, g in df.groupby("query_id")}
+    return {q: _by_rank(g)["image_id"].tolist() for q, g in df.groupby("query_id")}
+
+
+def _by_rank(g: pd.DataFrame) -> pd.DataFrame:
+    """One catalogue best first; films of one (tied) rank by image id."""
+    return g.sort_values(["rank", "image_id"], kind="stable")
+
+
+def _truth(df: pd.DataFrame) -> dict[str, tuple[list[str], list[int]]]:
+    """Per query: the ground truth's films best first and their (competition) ranks."""
+    out = {}
+    for q, g in df.groupby("query_id"):
+        g = _by_rank(g)
+        out[q] = (g["image_id"].tolist(), g["rank"].astype(int).tolist())
+    return out
 
 
 def ndcg_table(
@@ -40,7 +54,7 @@ def ndcg_table(
             "computed here; it takes no ranking"
         )
     raters = rater_order(rankings)
-    truth = _ordered(rankings[rankings["rater"] == raters[0]])
+    truth = _truth(rankings[rankings["rater"] == raters[0]])
     candidates = dict(methods)
     for r in raters[1:]:
         candidates[f"rater:{r}"] = rankings[rankings["rater"] == r]
@@ -50,12 +64,14 @@ def ndcg_table(
         missing = set(truth) - set(ranked)
         if missing:
             raise InputError(f"{condition}/{method}: no ranking for queries {sorted(missing)[:5]}")
-        for q, gt in truth.items():
+        for q, (gt, ranks) in truth.items():
             for k in ks:
-                rows.append((condition, method, q, int(k), ndcg_at_k(ranked[q], gt, k)))
+                rows.append((condition, method, q, int(k), ndcg_at_k(ranked[q], gt, k, ranks)))
     if chance is not None:
-        for q, gt in truth.items():
-            rows += [(condition, chance, q, int(k), expected_random_ndcg(len(gt), k)) for k in ks]
+        for q, (gt, ranks) in truth.items():
+            rows += [
+                (condition, chance, q, int(k), expected_random_ndcg(len(gt), k, ranks)) for k in ks
+            ]
     return pd.DataFrame(rows, columns=NDCG_COLUMNS)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .catalogues import catalogue_table, rater_order
 from .errors import InputError
-from .ndcg import expected_random_ndcg, relevance_from_rank
+from .ndcg import expected_random_ndcg, tied_relevance
 from .severity_readout import severity_targets
 
 CEILING_COLUMNS = ["study", "k", "r", "ndcg", "sd", "achieved_r", "chance", "queries", "draws"]
@@ -51,15 +51,21 @@ class Catalogues:
         self.films = np.asarray(films, dtype=str)
         row = {f: i for i, f in enumerate(films)}
         rank = truth.set_index(["query_id", "image_id"])["rank"]
-        cand, rel = [], []
+        cand, rel, ranks = [], [], []
         for q in self.queries:
             # by image id, not in the truth's order: equal readouts tie-break neutrally
             ids = np.sort(cats.loc[cats["query_id"] == q, "image_id"].to_numpy(dtype=str))
             cand.append([row[i] for i in ids])
-            rel.append(relevance_from_rank(rank.loc[[(q, i) for i in ids]].to_numpy(), self.n))
+            ranks.append(rank.loc[[(q, i) for i in ids]].to_numpy(int))
+            rel.append(tied_relevance(ranks[-1], self.n))
         self.candidates = np.asarray(cand)
         self.query_rows = np.asarray([row[q] for q in self.queries])
         self.gains = np.power(2.0, np.asarray(rel, float)) - 1.0
+        self.ranks = ranks
+
+    def chance(self, k: int) -> float:
+        """The exact chance level of nDCG@k, averaged over the catalogues (ties kept)."""
+        return float(np.mean([expected_random_ndcg(self.n, k, r) for r in self.ranks]))
 
     def ndcg(self, values: np.ndarray, k: int) -> np.ndarray:
         """nDCG@k of each catalogue ranked by |value - query's value| (values per film)."""
@@ -109,7 +115,7 @@ def ceiling_table(
         for k in ks:
             means = np.array([cats.ndcg(v, k).mean() for v in sims])
             sd = means.std(ddof=1) if draws > 1 else 0.0
-            chance = expected_random_ndcg(cats.n, k)
+            chance = cats.chance(k)
             rows.append(
                 (study, int(k), float(r), means.mean(), sd, achieved, chance, n_queries, draws)
             )

@@ -128,6 +128,7 @@ def study_settings(study):
         "n_queries": spec.get("n_queries", cat["n_queries"]),
         "size": spec.get("size", cat["size"]),
         "keep_class_proportions": cat["keep_class_proportions"],
+        "balanced": spec.get("balanced_catalogues", False),
         "raters": cat.get("raters"),
     }
 
