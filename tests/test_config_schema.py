@@ -40,6 +40,14 @@ def test_shipped_configs_are_valid(path):
         ),
         (lambda c: c["data"].update(format="dicom"), r"'data.format': 'dicom' is not one of"),
         (
+            lambda c: c["conditions"]["effusion"]["severity"].update(ties="random"),
+            r"'conditions.effusion.severity.ties': 'random' is not one of",
+        ),
+        (
+            lambda c: c["conditions"]["effusion"].update(balanced_catalogues="yes"),
+            r"'conditions.effusion.balanced_catalogues': 'yes' is not of type",
+        ),
+        (
             lambda c: c["models"].update(methods=["cnn", "vgg"]),
             r"'models.methods.1': 'vgg' is not one of",
         ),

@@ -321,3 +321,23 @@ def test_verdict_draws_count_holds_over_runs(tmp_path, capsys):
     # a folder without a verdicts table is named, not skipped
     assert main(["draws", str(tmp_path / "s1"), str(tmp_path / "nope")]) == 2
     assert f"{tmp_path / 'nope'}/evaluation/verdicts.csv" in capsys.readouterr().err
+
+
+def test_front_page_says_what_relevant_means_per_catalogue_set():
+    from cxr_cbir.front_page import relevance_text
+
+    effusion = {
+        "label": "finding_effusion",
+        "severity": {"column": "finding_effusion", "ties": "shared"},
+        "balanced_catalogues": True,
+    }
+    text = relevance_text("effusion", effusion)
+    assert "no graded score" in text and "cannot show an order of severity" in text
+    assert "share one rank" in text and "equal shares" in text
+    covid = {"label": "covid", "severity": {"column": "severity_geographic", "tiebreak": "op"}}
+    text = relevance_text("covid", covid)
+    assert "closest ``severity_geographic``" in text and "then by ``op``" in text
+    assert "lower image id" in text and "no graded score" not in text
+    brixia = {"severity": {"raters": {"senior": {"column": "g", "profile": ["a", "b"]}}}}
+    assert "as rater senior scored it then by the L1 distance" in relevance_text("b", brixia)
+    assert "``r.csv``" in relevance_text("e", {"expert_rankings": "r.csv"})

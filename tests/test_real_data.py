@@ -35,8 +35,10 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
     counts = pd.read_csv(out / "data/counts.csv")
     totals = counts.groupby("condition")["n"].sum().to_dict()
     # PA/AP films of cxr-real (571) and cxr-extra (917); `pneumonia` is blank for the 4
-    # ARDS-only films of cxr-real (see the data README)
-    assert totals == {"covid": 1488, "pneumonia": 1484}
+    # ARDS-only films of cxr-real (see the data README); effusion: the frontal NIH films of
+    # cxr-extra (NIH's table) and cxr-pool
+    assert totals == {"covid": 1488, "pneumonia": 1484, "effusion": 1534}
+    assert counts.query("condition == 'effusion' and label == 1")["n"].sum() == 169
     assert counts.query("condition == 'pneumonia' and label == 0")["n"].sum() == 536  # 37 + 499
     split = pd.read_parquet(out / "data/split.parquet")
     assert (split.groupby("split_group")["split"].nunique() == 1).all()
@@ -45,6 +47,7 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
     assert per_study == {
         "covid": {"ssim", "random"},
         "pneumonia": {"ssim", "random"},
+        "effusion": {"ssim", "random"},
         "covid_brixia": {"ssim", "random", "rater:junior"},
     }
     queries = ndcg.groupby("condition")["query_id"].nunique().to_dict()
@@ -57,8 +60,17 @@ def test_real_config_counts_ssim_and_ndcg(shared_data, tmp_path):
         # (the split with cxr-pool's groups holds 67 scored COVID-19 test films)
         assert queries[study] == graded.notna().sum() >= 60, (study, queries[study])
     assert queries["covid_brixia"] >= 35  # every BrixIA-scored test film
+    # effusion: every test film a query, 5 of its 10 films with effusion; a film shares
+    # the rank of every film of its status (1: the query's status, 6: the other)
+    eff = pd.read_parquet(out / "data/effusion/cohort.parquet").set_index("image_id")
+    assert queries["effusion"] == (eff["split"] == "test").sum() >= 400
+    rankings = pd.read_csv(out / "catalogues/effusion/expert_rankings.csv", dtype=str)
+    rankings["positive"] = rankings["image_id"].map(eff["label"])
+    assert (rankings.groupby("query_id")["positive"].sum() == 5).all()
+    same = rankings["positive"] == rankings["query_id"].map(eff["label"])
+    assert (rankings["rank"].astype(int) == (~same) * 5 + 1).all()
     manifest = pd.read_parquet(out / "data/manifest.parquet").set_index("image_id")
-    for study in ("covid", "pneumonia", "covid_brixia"):
+    for study in ("covid", "pneumonia", "covid_brixia"):  # graded: no ties
         rankings = pd.read_csv(out / f"catalogues/{study}/expert_rankings.csv", dtype=str)
         assert set(rankings["rank"].astype(int)) == set(range(1, 11))  # catalogues of 10
         group = manifest["group"]
@@ -79,7 +91,11 @@ def test_real_lung_masks_segmentation_smoke(shared_data, tmp_path):
         REPO / "config/covid-chestxray.yaml",
         tmp_path / "real.yaml",
         data__root=str(shared_data / "cxr-real"),
-        segmentation__masks_root=str(shared_data / "lung-masks"),
+        # both lung conventions, as the real config reads them
+        segmentation__masks_root=[
+            str(shared_data / "lung-masks"),
+            str(shared_data / "lung-masks-jsrt"),
+        ],
         segmentation__image_size=64,
         segmentation__epochs=1,
         segmentation__max_train_pairs=16,
@@ -90,6 +106,7 @@ def test_real_lung_masks_segmentation_smoke(shared_data, tmp_path):
     out = tmp_path / "results/covid-chestxray/segmentation"
     pairs = pd.read_parquet(out / "pairs.parquet")
     assert pairs["split"].value_counts().to_dict() == {"train": 16, "holdout": 6}
+    assert "jsrt" in set(pairs["dataset"])
     # split by patient: no patient on both sides
     assert not set(pairs.loc[pairs["split"] == "train", "patient"]) & set(
         pairs.loc[pairs["split"] == "holdout", "patient"]

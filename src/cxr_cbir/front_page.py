@@ -129,6 +129,43 @@ def cross_source_rows(cross: pd.DataFrame) -> str:
     )
 
 
+def relevance_text(name: str, spec: dict) -> str:
+    """What a relevant catalogue film is for one condition or study, from its config."""
+    if spec.get("expert_rankings"):
+        return f"**{name}**: the radiologists' rankings in ``{spec['expert_rankings']}``."
+    sev = spec.get("severity") or {}
+    shared = sev.get("ties") == "shared"
+    tie = (
+        " Films the truth cannot tell apart share one rank (the mean relevance of the "
+        "positions they hold)."
+        if shared
+        else " Remaining ties go to the lower image id."
+    )
+    mix = (
+        " Each catalogue holds positives and negatives in equal shares."
+        if spec.get("balanced_catalogues")
+        else ""
+    )
+    if sev.get("raters"):
+        first, spec0 = next(iter(sev["raters"].items()))
+        profile = " then by the L1 distance of the zone scores" if spec0.get("profile") else ""
+        return (
+            f"**{name}**: closest ``{spec0['column']}`` to the query's, as rater {first} "
+            f"scored it{profile}.{tie}{mix}"
+        )
+    column = sev.get("column")
+    if column is not None and column == spec.get("label"):
+        return (
+            f"**{name}**: no graded score; a film is relevant when it shares the query's "
+            f"finding (``{column}`` present or absent).{tie}{mix} nDCG shows whether a "
+            "method puts the films of the query's status first; it cannot show an order of "
+            "severity."
+        )
+    zero = " (films without the condition count as 0)" if sev.get("negatives_zero") else ""
+    tb = f", then by ``{sev['tiebreak']}``" if sev.get("tiebreak") else ""
+    return f"**{name}**: closest ``{column}`` to the query's{zero}{tb}.{tie}{mix}"
+
+
 def front_page(
     config: dict,
     ci: pd.DataFrame,
@@ -165,6 +202,14 @@ def front_page(
         "(relevance ((n + 1) - rank) / 2 + 0.5, gain 2^rel - 1), with a 95 % bootstrap "
         "interval over queries. Rows ``rater:<name>`` are other raters scored against the "
         "first: the human ceiling.",
+        "",
+        "What relevant means in each catalogue set:",
+        "",
+        *(f"- {relevance_text(c, spec)}" for c, spec in config["conditions"].items()),
+        *(
+            f"- {relevance_text(n, {'label': config['conditions'][s['condition']]['label'], **s})}"
+            for n, s in studies.items()
+        ),
         "",
         "Headline",
         "--------",
