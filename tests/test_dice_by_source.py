@@ -11,7 +11,7 @@ from cxr_cbir.segmentation.dice_by_source import dice_by_source, source_summary
 from cxr_cbir.segmentation.pairs import lung_mask_pairs
 
 
-def _folder(root, dataset, n, patients=None):
+def _folder(root, dataset, n, patients=None, convention="includes lung behind heart"):
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     rows = []
@@ -19,19 +19,23 @@ def _folder(root, dataset, n, patients=None):
         name = f"{dataset}__{i:03d}.png"
         Image.fromarray(np.full((8, 8), 100, np.uint8)).save(root / "images" / name)
         Image.fromarray(np.full((8, 8), 255, np.uint8)).save(root / "masks" / name)
-        rows.append((name, dataset, f"{dataset}:{(patients or {}).get(i, i)}"))
-    pd.DataFrame(rows, columns=["file", "dataset", "patient_id"]).to_csv(
-        root / "metadata.csv", index=False
-    )
+        rows.append((name, dataset, f"{dataset}:{(patients or {}).get(i, i)}", convention))
+    columns = ["file", "dataset", "patient_id", "lung_convention"]
+    pd.DataFrame(rows, columns=columns).to_csv(root / "metadata.csv", index=False)
     return str(root)
 
 
 def test_two_mask_folders_are_one_patient_split_stratified_by_source(tmp_path):
     v7 = _folder(tmp_path / "lung-masks", "v7", 20, patients={1: 0, 2: 0})
-    jsrt = _folder(tmp_path / "lung-masks-jsrt", "jsrt", 10)
+    jsrt = _folder(tmp_path / "lung-masks-jsrt", "jsrt", 10, convention="excludes the heart")
     single = lung_mask_pairs(v7, 0.3, 0, None, 0, 0)
     pairs = lung_mask_pairs([v7, jsrt], 0.3, 0, None, 0, 0)
     assert len(pairs) == 30 and set(pairs["dataset"]) == {"v7", "jsrt"}
+    # each pair's lung convention, read from its folder's metadata
+    assert pairs.groupby("dataset")["convention"].agg(set).to_dict() == {
+        "v7": {"includes_heart"},
+        "jsrt": {"excludes_heart"},
+    }
     # both sources are held out in proportion, and no patient straddles the split
     held = pairs[pairs["split"] == "holdout"].groupby("dataset")["patient"].nunique()
     assert held.to_dict() == {"v7": 5, "jsrt": 3}  # 30 % of 18 and of 10 patients
@@ -41,6 +45,9 @@ def test_two_mask_folders_are_one_patient_split_stratified_by_source(tmp_path):
     assert lung_mask_pairs([v7, jsrt], 0.3, 0, ["jsrt"], 0, 0)["dataset"].eq("jsrt").all()
     with pytest.raises(InputError, match="in two folders"):
         lung_mask_pairs([v7, v7], 0.3, 0, None, 0, 0)
+    odd = _folder(tmp_path / "odd", "odd", 3, convention="whole thorax")
+    with pytest.raises(InputError, match=r"metadata.csv row 2: lung_convention 'whole thorax'"):
+        lung_mask_pairs(odd, 0.3, 0, None, 0, 0)
 
 
 def _dice_table():

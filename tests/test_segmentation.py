@@ -124,3 +124,43 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     assert history["epoch"].tolist() == [1, 2]
     for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
+
+
+def test_convention_heads_learn_each_convention_from_its_own_masks(tmp_path):
+    """Two lung conventions in one training set: with a head each, every film's mask
+    trains only its own head, and each head draws its own convention."""
+    torch.set_num_threads(2)
+    images, masks = _phantom_pairs(24, seed=2)
+    # the second convention leaves out the lower half of each lung mask (a stand-in for
+    # the region behind the heart that SCR and Shenzhen masks leave out)
+    upper = masks.copy()
+    for m in upper:
+        rows = np.flatnonzero(m.any(axis=1))
+        m[(rows.min() + rows.max()) // 2 :] = 0
+    heads = np.arange(len(images)) % 2
+    truth = np.where(heads[:, None, None] == 1, upper, masks)
+    model, history = train_member(
+        "Unet",
+        "efficientnet-b0",
+        images,
+        truth,
+        epochs=6,
+        batch_size=8,
+        lr=3e-3,
+        seed=0,
+        checkpoint=tmp_path / "ckpt.pt",
+        heads=heads,
+        n_heads=2,
+    )
+    assert model.segmentation_head[0].out_channels == 2
+    # the kept validation Dice is each film scored on its own head
+    kept = history.loc[history["kept"], "val_dice"].iloc[0]
+    assert mean_dice(predict_probs(model, images, 8, "cpu", heads), truth) == pytest.approx(
+        kept, abs=1e-6
+    )
+    full = predict_probs(model, images, 8, "cpu", 0)
+    half = predict_probs(model, images, 8, "cpu", 1)
+    # each head matches its own convention better than the other one, on every film kind
+    assert mean_dice(full, masks) > mean_dice(full, upper) + 0.1
+    assert mean_dice(half, upper) > mean_dice(half, masks) + 0.1
+    assert (half >= 0.5).sum() < 0.75 * (full >= 0.5).sum()

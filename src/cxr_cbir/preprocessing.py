@@ -44,6 +44,9 @@ class FilmPreprocessing:
     seg_size: int | None = None
     threshold: float = 0.5
     intensity: str = "none"
+    # the ensemble's output read as the lung mask: 0, or the run's lung convention's
+    # head when the members learn both (segmentation.convention_heads)
+    seg_head: int = 0
 
     def __post_init__(self):
         if self.lung_mask not in MODES:
@@ -67,6 +70,7 @@ class FilmPreprocessing:
             seg_size=seg.get("image_size"),
             threshold=seg.get("threshold") or 0.5,
             intensity=settings.get("intensity", "none"),
+            seg_head=seg.get("head") or 0,
         )
 
     @property

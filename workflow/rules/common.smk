@@ -11,6 +11,7 @@ from cxr_cbir.config import validate_config  # noqa: E402
 from cxr_cbir.code_deps import package_modules  # noqa: E402
 from cxr_cbir.errors import InputError  # noqa: E402
 from cxr_cbir.mimic_layout import CHEXPERT_FILE, METADATA_FILE, SPLIT_FILE  # noqa: E402
+from cxr_cbir.segmentation.conventions import CONVENTIONS  # noqa: E402
 
 try:
     validate_config(
@@ -139,10 +140,20 @@ def expert_rankings_input(wildcards):
 
 
 def seg_member(name):
-    """A member's model spec (what its training and the ensemble read)."""
+    """A member's model spec (what its training and the ensemble read): with
+    convention_heads, one output per lung convention (`heads`)."""
     spec = dict(SEG["members"][name])
     spec.pop("priority", None)
+    if SEG.get("convention_heads"):
+        spec["heads"] = list(CONVENTIONS)
     return spec
+
+
+def seg_head():
+    """The members' output read as the run's lung masks: the convention's head, or 0."""
+    if not SEG.get("convention_heads"):
+        return 0
+    return CONVENTIONS.index(SEG.get("convention", CONVENTIONS[0]))
 
 
 def seg_member_priority(wildcards):
@@ -577,6 +588,8 @@ def index_files():
 def query_settings():
     """Narrow settings for the query command: preprocessing, models and their files."""
     seg = {k: SEG.get(k) for k in ("image_size", "threshold")} if SEG else {}
+    if seg_head():
+        seg["head"] = seg_head()
     seg["members"] = {
         m: {**seg_member(m), "model": f"{OUT}/segmentation/members/{m}/model.pt"}
         for m in SEG_MEMBERS

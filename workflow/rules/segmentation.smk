@@ -123,6 +123,7 @@ rule seg_apply:
         members={m: seg_member(m) for m in SEG_MEMBERS},
         size=config.get("segmentation", {}).get("image_size"),
         threshold=config.get("segmentation", {}).get("threshold", 0.5),
+        head=seg_head(),
         n_shards=len(SEG_SHARDS),
     script:
         "../scripts/seg_apply.py"

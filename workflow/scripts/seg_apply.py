@@ -14,7 +14,11 @@ set_threads(snakemake.threads)
 device = pick_device()
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
 films = read_shard_films(snakemake.input.index, snakemake.input.images, shard, n_shards, log)
-prep = FilmPreprocessing(seg_size=snakemake.params.size, threshold=snakemake.params.threshold)
+prep = FilmPreprocessing(
+    seg_size=snakemake.params.size,
+    threshold=snakemake.params.threshold,
+    seg_head=snakemake.params.head,
+)
 members = snakemake.params.members
 models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)
 masks, no_lung = segment_shard(films, snakemake.params.root, prep, models, device, log=log)

@@ -27,6 +27,13 @@ fit_part = group_split(
     snakemake.params.seed,
 ).to_numpy()
 images, masks = arrays["images"][is_train], arrays["masks"][is_train]
+# one output per lung convention when the member learns both: each pair trains its own
+conventions = member.get("heads") or []
+if conventions:
+    heads = pairs["convention"].map({c: i for i, c in enumerate(conventions)}).to_numpy()
+else:
+    heads = np.zeros(len(pairs), np.int64)
+train_heads = heads[is_train]
 fit_rows, val_rows = fit_part == "train", fit_part == "validate"
 log.info(
     "member %s on %s: %d training pairs (%d to fit, %d to choose the epoch)",
@@ -52,8 +59,14 @@ model, history = train_member(
     checkpoint=snakemake.params.checkpoint,
     weights=member.get("weights"),
     device=device,
+    heads=train_heads[fit_rows],
+    val_heads=train_heads[val_rows],
+    n_heads=max(len(conventions), 1),
 )
-probs = predict_probs(model, arrays["images"][~is_train], train["batch_size"], device)
+# each held-out film scored on the output of its own convention
+probs = predict_probs(
+    model, arrays["images"][~is_train], train["batch_size"], device, heads[~is_train]
+)
 write_npy(probs.astype(np.float16), snakemake.output.holdout)
 write_csv(history, snakemake.output.history)
 save_checkpoint(model.state_dict(), snakemake.output.model)

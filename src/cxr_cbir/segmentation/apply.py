@@ -34,7 +34,7 @@ def preprocess_films(
     if not models:
         raise ValueError(f"lung_mask {prep.lung_mask!r}: the segmentation members are needed")
     inputs = np.stack([prep.segmentation_input(p) for p in paths])
-    masks = segment(models, inputs, prep.threshold, device)
+    masks = segment(models, inputs, prep.threshold, device, head=prep.seg_head)
     return np.stack([prep.apply_mask(p, m) for p, m in zip(paths, masks, strict=True)]), masks
 
 
@@ -61,7 +61,8 @@ def segment_shard(
             for i, p in zip(ids[start:stop], rel[start:stop], strict=True)
         ]
         inputs = np.stack([prep.segmentation_input(p) for p in paths])
-        for j, mask in enumerate(segment(models, inputs, prep.threshold, device)):
+        masks_batch = segment(models, inputs, prep.threshold, device, head=prep.seg_head)
+        for j, mask in enumerate(masks_batch):
             if not mask.any():
                 if log is not None:
                     log.warning("no lung found in %s: the full image is kept", ids[start + j])

@@ -28,14 +28,21 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict_probs(
-    model: torch.nn.Module, images: np.ndarray, batch_size: int, device
+    model: torch.nn.Module,
+    images: np.ndarray,
+    batch_size: int,
+    device,
+    head: int | np.ndarray = 0,
 ) -> np.ndarray:
-    """Sigmoid probabilities (N, S, S) float32, in eval mode."""
+    """Sigmoid probabilities (N, S, S) float32 of output ``head`` (one per lung
+    convention when a member learns both; an array: each film's own), in eval mode."""
     model.eval()
+    heads = np.broadcast_to(np.asarray(head, dtype=np.int64), (len(images),))
     out = []
     for i in range(0, len(images), batch_size):
         x = to_tensor(images[i : i + batch_size]).to(device)
-        out.append(torch.sigmoid(model(x)).squeeze(1).float().cpu().numpy())
+        probs = torch.sigmoid(model(x)).float().cpu().numpy()
+        out.append(probs[np.arange(len(probs)), heads[i : i + batch_size]])
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.float32)
 
 
@@ -45,20 +52,27 @@ def load_members(
     """The trained members, in ``members`` order, channels-last and in eval mode."""
     models = []
     for name, member in members.items():
-        model = build_member(member["arch"], member["encoder"]).to(device)
+        classes = len(member.get("heads") or [None])
+        model = build_member(member["arch"], member["encoder"], classes=classes).to(device)
         model.load_state_dict(load_checkpoint(paths[name], map_location=device))
         models.append(model.to(memory_format=torch.channels_last).eval())
     return models
 
 
 def segment(
-    models: list[torch.nn.Module], images: np.ndarray, threshold: float, device, batch_size=64
+    models: list[torch.nn.Module],
+    images: np.ndarray,
+    threshold: float,
+    device,
+    batch_size=64,
+    head: int = 0,
 ) -> np.ndarray:
-    """(N, S, S) bool lung masks: the members' mean probability, thresholded and cleaned.
+    """(N, S, S) bool lung masks: the members' mean probability (of output ``head``: the
+    run's lung convention), thresholded and cleaned.
 
     A film where no lung is found gets an all-False mask; callers decide what to keep.
     """
     if len(images) == 0:
         return np.zeros(images.shape, bool)
-    probs = np.stack([predict_probs(m, images, batch_size, device) for m in models], axis=1)
+    probs = np.stack([predict_probs(m, images, batch_size, device, head) for m in models], axis=1)
     return np.stack([ensemble_mask(p, threshold) for p in probs])

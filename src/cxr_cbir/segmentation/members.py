@@ -26,13 +26,16 @@ ARCHITECTURES = (
 )
 
 
-def build_member(arch: str, encoder: str, weights: str | None = None) -> torch.nn.Module:
-    """A one-channel-in, one-logit-out segmentation network."""
+def build_member(
+    arch: str, encoder: str, weights: str | None = None, classes: int = 1
+) -> torch.nn.Module:
+    """A one-channel-in segmentation network with ``classes`` logits per pixel (one per
+    lung convention when the ensemble learns both, ``pairs.CONVENTIONS``)."""
     if arch not in ARCHITECTURES:
         raise InputError(f"segmentation member: unknown architecture {arch!r}; use {ARCHITECTURES}")
     try:
         model = getattr(smp, arch)(
-            encoder_name=encoder, encoder_weights=None, in_channels=1, classes=1
+            encoder_name=encoder, encoder_weights=None, in_channels=1, classes=classes
         )
     except (KeyError, ValueError) as exc:
         raise InputError(

@@ -17,10 +17,24 @@ from ..errors import InputError
 from ..imaging import UnreadableImage, load_resized
 from ..io_utils import read_table, safe_join
 from ..splits import group_split
+from .conventions import CONVENTIONS
 
 log = logging.getLogger(__name__)
 
-PAIR_COLUMNS = ["pair_id", "image", "mask", "patient", "dataset", "split"]
+PAIR_COLUMNS = ["pair_id", "image", "mask", "patient", "dataset", "split", "convention"]
+
+
+def convention_of(text: str, where: str) -> str:
+    """A metadata ``lung_convention`` text ("includes lung behind heart ...", "excludes
+    lung region behind the heart", or a CONVENTIONS name) as a CONVENTIONS name."""
+    words = str(text).strip().lower()
+    for name, word in zip(CONVENTIONS, ("includes", "excludes"), strict=True):
+        if words == name or words.startswith(word):
+            return name
+    raise InputError(
+        f"{where}: lung_convention {text!r} names neither convention; start it with "
+        "'includes' (the lung behind the heart is in the mask) or 'excludes'"
+    )
 
 
 def demo_pairs(manifest: pd.DataFrame, root: str, max_train: int, max_holdout: int, seed: int):
@@ -36,6 +50,7 @@ def demo_pairs(manifest: pd.DataFrame, root: str, max_train: int, max_holdout: i
                 "patient": str(r.subject_id),
                 "dataset": "demo",
                 "split": "holdout" if r.split_official == "test" else "train",
+                "convention": "includes_heart",
             }
         )
     pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS)
@@ -51,8 +66,9 @@ def lung_mask_pairs(
     max_holdout: int,
 ):
     """Pairs from one or several lung-mask folders (each ``metadata.csv`` + ``images/`` +
-    ``masks/``, e.g. lung-masks and lung-masks-jsrt: two lung conventions), split by
-    patient, stratified by source dataset (V7, Shenzhen, JSRT, ...)."""
+    ``masks/``, e.g. lung-masks and lung-masks-jsrt: two lung conventions, read from the
+    metadata's ``lung_convention``), split by patient, stratified by source dataset (V7,
+    Shenzhen, JSRT, ...)."""
     roots = [masks_root] if isinstance(masks_root, str) else list(masks_root)
     pairs = pd.concat([_folder_pairs(root) for root in roots], ignore_index=True)
     twice = pairs["pair_id"][pairs["pair_id"].duplicated()]
@@ -75,7 +91,7 @@ def lung_mask_pairs(
 
 def _folder_pairs(masks_root: str) -> pd.DataFrame:
     meta_path = Path(masks_root) / "metadata.csv"
-    meta = read_table(meta_path, ["file", "dataset", "patient_id"], dtype=str)
+    meta = read_table(meta_path, ["file", "dataset", "patient_id", "lung_convention"], dtype=str)
     where = [f"{meta_path} row {i + 2}" for i in range(len(meta))]
     return pd.DataFrame(
         {
@@ -91,6 +107,9 @@ def _folder_pairs(masks_root: str) -> pd.DataFrame:
             "patient": meta["patient_id"],
             "dataset": meta["dataset"],
             "split": "",
+            "convention": [
+                convention_of(c, w) for c, w in zip(meta["lung_convention"], where, strict=True)
+            ],
         }
     )
 

@@ -60,12 +60,29 @@ def mean_dice(probs: np.ndarray, masks: np.ndarray, threshold: float = 0.5) -> f
 
 
 class MemberTask:
-    """Dice + BCE on augmented batches; validation Dice of the held-in validation pairs."""
+    """Dice + BCE on augmented batches; validation Dice of the held-in validation pairs.
 
-    def __init__(self, model, images, masks, val_images, val_masks, batch_size, device):
+    ``heads`` / ``val_heads`` (one int per film): the output each film's mask trains and
+    validates (its lung convention) when a member learns both conventions; None: one.
+    """
+
+    def __init__(
+        self,
+        model,
+        images,
+        masks,
+        val_images,
+        val_masks,
+        batch_size,
+        device,
+        heads=None,
+        val_heads=None,
+    ):
         self.model, self.device, self.batch_size = model, device, batch_size
         self.images, self.masks = images, masks
         self.val_images, self.val_masks = val_images, val_masks
+        self.heads = np.zeros(len(images), np.int64) if heads is None else np.asarray(heads)
+        self.val_heads = 0 if val_heads is None else np.asarray(val_heads)
         self.dice_loss = smp.losses.DiceLoss(mode="binary", from_logits=True)
         self.bce = torch.nn.BCEWithLogitsLoss()
         self.aug = None
@@ -90,11 +107,15 @@ class MemberTask:
             xs.append(out["image"])
             ys.append(out["mask"])
         x = to_tensor(np.stack(xs))
-        return x, torch.from_numpy(np.stack(ys).astype(np.float32)).unsqueeze(1)
+        y = torch.from_numpy(np.stack(ys).astype(np.float32)).unsqueeze(1)
+        return x, y, torch.from_numpy(self.heads[idx].astype(np.int64))
 
     def loss(self, batch, generator):
-        x, y = to_device(batch, self.device)
+        x, y, heads = to_device(batch, self.device)
         logits = self.model(x).float()
+        # each film's mask trains only the output of its own lung convention
+        index = heads.view(-1, 1, 1, 1).expand(-1, 1, *logits.shape[2:])
+        logits = logits.gather(1, index)
         return self.dice_loss(logits, y) + self.bce(logits, y)
 
     def validate(self):
@@ -104,7 +125,9 @@ class MemberTask:
         # recomputed-BN Dice was 0.78 (demo fpn_b1, which early stopping then kept at
         # epoch 1). The kept epoch's snapshot carries these statistics.
         recompute_bn(self.model, self.images, self.batch_size, self.device)
-        probs = predict_probs(self.model, self.val_images, self.batch_size, self.device)
+        probs = predict_probs(
+            self.model, self.val_images, self.batch_size, self.device, self.val_heads
+        )
         return {"dice": mean_dice(probs, self.val_masks)}
 
 
@@ -125,22 +148,28 @@ def train_member(
     val_masks: np.ndarray | None = None,
     budget: Budget | None = None,
     workers: int = 0,
+    heads: np.ndarray | None = None,
+    val_heads: np.ndarray | None = None,
+    n_heads: int = 1,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train on uint8 ``images`` / {0,1} ``masks`` (N, S, S); returns (model, history).
 
     The kept epoch is the one with the best validation Dice (``val_images``; without
     them, the training films themselves, un-augmented). ``budget`` overrides ``epochs``
-    with a full training budget (patience, schedule, mixed precision).
+    with a full training budget (patience, schedule, mixed precision). ``n_heads`` > 1:
+    one output per lung convention, each film's mask training its ``heads`` entry.
     """
     device = torch.device(device)
     seed_everything(seed)
-    model = build_member(arch, encoder, weights).to(device)
+    model = build_member(arch, encoder, weights, classes=n_heads).to(device)
     model = model.to(memory_format=torch.channels_last)  # 1.25x images/s on CPU
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     if val_images is None or len(val_images) == 0:
-        val_images, val_masks = images, masks
+        val_images, val_masks, val_heads = images, masks, heads
     budget = budget or Budget(epochs=epochs)
-    task = MemberTask(model, images, masks, val_images, val_masks, batch_size, device)
+    task = MemberTask(
+        model, images, masks, val_images, val_masks, batch_size, device, heads, val_heads
+    )
     model, history = fit(
         model,
         opt,
@@ -150,7 +179,8 @@ def train_member(
         mode="max",
         seed=seed,
         checkpoint=checkpoint,
-        fingerprint=f"{arch}|{encoder}|{batch_size}|{lr}|{seed}|{len(images)}|{weights}",
+        fingerprint=f"{arch}|{encoder}|{batch_size}|{lr}|{seed}|{len(images)}|{weights}"
+        + (f"|heads={n_heads}" if n_heads > 1 else ""),
         device=device,
         loader=batch_loader(task.load, device, workers),
         desc=f"{arch}/{encoder} epoch",
