@@ -168,10 +168,16 @@ def test_segmentation_batches_are_the_same_with_worker_processes():
     task = MemberTask(None, images, masks, images, masks, 3, torch.device("cpu"))
     batches = task.batches(0, torch.Generator().manual_seed(4))
     loads = [list(batch_loader(task.load, torch.device("cpu"), w)(batches)) for w in (0, 2)]
-    for (x0, y0), (x2, y2) in zip(*loads, strict=True):
-        assert torch.equal(x0, x2) and torch.equal(y0, y2)
-    # and the augmentation did something
-    assert not torch.equal(loads[0][0][0][0, 0], torch.from_numpy(images[batches[0][0][0]] / 255))
+    for (x0, y0, h0), (x2, y2, h2) in zip(*loads, strict=True):
+        assert torch.equal(x0, x2) and torch.equal(y0, y2) and torch.equal(h0, h2)
+    # and the augmentation did something: the loaded films (float32 in [0, 1]) against
+    # the same films un-augmented, in the same dtype, so that only pixels can differ
+    changed = []
+    for (idx, _), (x, _, _) in zip(batches, loads[0], strict=True):
+        original = torch.from_numpy(images[idx].astype(np.float32) / 255).unsqueeze(1)
+        assert x.dtype == original.dtype and x.shape == original.shape
+        changed += [not torch.allclose(a, b, atol=1 / 255) for a, b in zip(x, original)]
+    assert sum(changed) >= len(changed) // 2, changed
 
 
 def test_non_finite_loss_is_an_error_naming_the_epoch(tmp_path):

@@ -53,9 +53,15 @@ def test_cluster_bootstrap_moves_whole_patients():
         seen.append(rows)
         return float(len(rows))
 
-    cluster_bootstrap_statistic(stat, clusters, n_boot=50, seed=0)
-    for rows in seen[1:]:  # rows 0-2 (patient a) always come together
-        assert np.isin(rows, [0, 1, 2]).sum() % 3 == 0
+    point, low, high = cluster_bootstrap_statistic(stat, clusters, n_boot=50, seed=0)
+    # once on all rows, then once per resample of the 3 patients
+    assert len(seen) == 51 and point == 5.0 and sorted(seen[0]) == [0, 1, 2, 3, 4]
+    counts = [np.isin(rows, [0, 1, 2]).sum() for rows in seen[1:]]
+    # rows 0-2 (patient a) always come together: 0, 3, 6 or 9 of them, never 1 or 2
+    assert all(c % 3 == 0 for c in counts) and len(set(counts)) > 1
+    # a resample draws 3 patients: 3 to 9 rows, so the interval of the row count is too
+    sizes = [len(rows) for rows in seen[1:]]
+    assert min(sizes) >= 3 and max(sizes) <= 9 and 3 <= low < high <= 9
 
 
 def _ndcg_rows():

@@ -87,6 +87,7 @@ def test_sigkill_mid_epoch_then_rerun_resumes_with_the_same_metrics(tiny_run, tm
     pd.testing.assert_frame_equal(a, b)
     wa = load_checkpoint(straight / "results/tiny/models/effusion/cnn/model.pt")
     wb = load_checkpoint(model_dir / "model.pt")
+    assert sorted(wa) == sorted(wb) and len(wa) > 100  # the same tensors, every one
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not (model_dir / "checkpoint.pt").exists()  # removed once the model is written
 

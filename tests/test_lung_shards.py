@@ -20,15 +20,17 @@ N_FILMS = 11
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """Eleven phantom films on disk, listed as the cache lists them."""
+    """Eleven phantom films on disk, listed as the cache lists them: PNG and JPEG (the
+    real archives' format) in turn, so that both decoders feed masks and cache."""
     root = tmp_path_factory.mktemp("films")
     rng = np.random.default_rng(3)
     rows = []
     for i in range(N_FILMS):
         finding = Finding(effusion=0.8, effusion_side="left") if i % 3 == 0 else Finding()
         ph = render(96, 96, "PA", Patient.sample(rng), finding, Pose.sample(rng), rng)
-        Image.fromarray((ph.image * 255).astype(np.uint8)).save(root / f"f{i}.png")
-        rows.append((f"img{i:02d}", f"f{i}.png"))
+        name = f"f{i}.png" if i % 2 == 0 else f"f{i}.jpg"
+        Image.fromarray((ph.image * 255).astype(np.uint8)).save(root / name)
+        rows.append((f"img{i:02d}", name))
     images = pd.DataFrame(rows, columns=["image_id", "path"])
     index = pd.DataFrame({"image_id": images["image_id"][::-1].to_numpy(), "row": range(N_FILMS)})
     return root, images, index
@@ -104,6 +106,7 @@ def test_no_lung_films_are_listed_and_keep_their_full_image(archive, tmp_path):
             return torch.full_like(x, -10.0)
 
     films = shard_films(index, images, 1, 2)
+    assert {p.rsplit(".", 1)[1] for p in films["path"]} == {"png", "jpg"}
     masks, no_lung = segment_shard(
         films, str(root), FilmPreprocessing(seg_size=64), [Nothing()], "cpu"
     )

@@ -62,7 +62,7 @@ def test_leave_one_out_scores_by_hand():
     )
 
 
-def test_metric_monitor_picks_the_kept_checkpoint(tmp_path):
+def test_metric_monitor_picks_the_kept_checkpoint(tmp_path, monkeypatch):
     x, y = _toy(4)
     kw = dict(
         iterations=8,
@@ -74,18 +74,31 @@ def test_metric_monitor_picks_the_kept_checkpoint(tmp_path):
         val_images=x,
         val_labels=y,
     )
-    torch.manual_seed(0)
-    _, h = train_embedding(
-        MetricEmbeddingNet(16),
-        x,
-        y,
-        "dml",
-        checkpoint=tmp_path / "a.pt",
-        monitor="recall_at_1",
-        **kw,
-    )
-    assert set(h["monitor"]) == {"recall_at_1"}
-    assert h.loc[h["kept"], "val_recall_at_1"].iloc[0] == h["val_recall_at_1"].max()
+    # scripted validation scores: recall@1 peaks at the first check, precision@10 at the
+    # third, so the kept check tells which monitor was read
+    import cxr_cbir.training.metric as metric_training
+
+    recall, precision = [0.9, 0.5, 0.4, 0.3], [0.1, 0.2, 0.8, 0.3]
+
+    def scripted(self):
+        i = self._checks = getattr(self, "_checks", -1) + 1
+        return {"recall_at_1": recall[i], "precision_at_10": precision[i]}
+
+    monkeypatch.setattr(metric_training.EmbeddingTask, "validate", scripted)
+    for monitor, kept_check in (("recall_at_1", 0), ("precision_at_10", 2)):
+        torch.manual_seed(0)
+        _, h = train_embedding(
+            MetricEmbeddingNet(16),
+            x,
+            y,
+            "dml",
+            checkpoint=tmp_path / f"{monitor}.pt",
+            monitor=monitor,
+            **kw,
+        )
+        assert set(h["monitor"]) == {monitor}
+        assert h["val_recall_at_1"].tolist()[:2] == recall[:2]
+        assert np.flatnonzero(h["kept"].to_numpy()).tolist() == [kept_check], monitor
     with pytest.raises(InputError, match="unknown metric monitor"):
         train_embedding(
             MetricEmbeddingNet(16), x, y, "dml", checkpoint=tmp_path / "b.pt", monitor="auc", **kw

@@ -238,12 +238,18 @@ def test_other_captum_methods_give_maps(method):
     maps = saliency_maps(model, images, method, 2, "cpu").astype(np.float32)
     assert maps.shape == (2, 64, 64) and np.isfinite(maps).all()
     peaks = np.abs(maps).reshape(2, -1).max(axis=1)
-    # every map is scaled by its max |value|; Grad-CAM's ReLU may leave a map all zero
-    assert all(
-        p == pytest.approx(1.0, abs=1e-3) or (method == "guided_gradcam" and p == 0) for p in peaks
-    )
-    if method != "guided_gradcam":
-        assert peaks == pytest.approx([1.0, 1.0], abs=1e-3)
+    if method == "guided_gradcam":
+        # Grad-CAM's ReLU keeps the evidence for the logit: a map may be all zero, but
+        # then the negated classifier (evidence against) gives a map scaled to 1
+        with torch.no_grad():
+            model.classifier.weight.neg_()
+            model.classifier.bias.neg_()
+        against = saliency_maps(model, images, method, 2, "cpu").astype(np.float32)
+        peaks = np.maximum(peaks, np.abs(against).reshape(2, -1).max(axis=1))
+    # every map is scaled by its max |value|
+    assert peaks == pytest.approx([1.0, 1.0], abs=1e-3)
+    # and depends on its film: the two films' maps differ
+    assert not np.allclose(maps[0], maps[1], atol=1e-3)
 
 
 def test_unknown_saliency_method():

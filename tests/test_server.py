@@ -115,7 +115,12 @@ def _browser(profile):
         if os.environ.get("CXR_REQUIRE_BROWSER"):
             pytest.fail("CXR_REQUIRE_BROWSER is set but chromium/chromedriver are not installed")
         pytest.skip("no chromium + chromedriver (apt install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver")
+    try:
+        from selenium import webdriver
+    except ImportError:
+        if os.environ.get("CXR_REQUIRE_BROWSER"):
+            pytest.fail("CXR_REQUIRE_BROWSER is set but selenium is not installed")
+        pytest.skip("no selenium (pip install selenium)")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -39,8 +39,20 @@ def test_tiny_run_writes_the_result_contract(tiny_run):
     assert ndcg.groupby(["condition", "method", "k"]).size().eq(8).all()  # 8 queries each
     counts = pd.read_csv(out / "data/counts.csv")
     assert list(counts.columns) == ["condition", "split", "label", "n"]
-    assert set(counts["split"]) <= {"train", "validate", "test"}
     assert (counts["n"] > 0).all()
+    # one row per condition x split x label, and the rows add up to each cohort
+    assert not counts.duplicated(["condition", "split", "label"]).any()
+    for condition in ("effusion", "pneumonia"):
+        cohort = pd.read_parquet(out / f"data/{condition}/cohort.parquet")
+        mine = counts[counts["condition"] == condition]
+        assert set(mine["split"]) == {"train", "validate", "test"}, condition
+        assert set(mine["label"]) == {0, 1}, condition
+        expected = cohort.groupby(["split", "label"]).size()
+        assert (
+            mine.set_index(["split", "label"])["n"]
+            .sort_index()
+            .equals(expected.sort_index().rename("n"))
+        ), condition
     html = (out / "report.html").read_text(errors="ignore")
     assert len(html) > 100_000 and "ndcg_boxplot.png" in html and "counts.csv" in html
 
