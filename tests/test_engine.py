@@ -176,7 +176,9 @@ def test_segmentation_batches_are_the_same_with_worker_processes():
     for (idx, _), (x, _, _) in zip(batches, loads[0], strict=True):
         original = torch.from_numpy(images[idx].astype(np.float32) / 255).unsqueeze(1)
         assert x.dtype == original.dtype and x.shape == original.shape
-        changed += [not torch.allclose(a, b, atol=1 / 255) for a, b in zip(x, original)]
+        changed += [
+            not torch.allclose(a, b, atol=1 / 255) for a, b in zip(x, original, strict=True)
+        ]
     assert sum(changed) >= len(changed) // 2, changed
 
 
