@@ -164,3 +164,30 @@ def test_convention_heads_learn_each_convention_from_its_own_masks(tmp_path):
     assert mean_dice(full, masks) > mean_dice(full, upper) + 0.1
     assert mean_dice(half, upper) > mean_dice(half, masks) + 0.1
     assert (half >= 0.5).sum() < 0.75 * (full >= 0.5).sum()
+
+
+def test_no_training_batch_holds_a_single_film(tmp_path):
+    """17 films in batches of 8: the last film joins the batch before it, so that
+    DeepLabV3+ (BatchNorm after a global pool) can train and re-estimate its statistics."""
+    from cxr_cbir.segmentation.train import MemberTask, _batch_slices
+
+    assert [b.stop - b.start for b in _batch_slices(17, 8)] == [8, 9]
+    assert [b.stop - b.start for b in _batch_slices(18, 8)] == [8, 8, 2]
+    assert [b.stop - b.start for b in _batch_slices(1, 8)] == [1]
+    images, masks = _phantom_pairs(9, size=32, seed=4)
+    task = MemberTask(None, images, masks, images, masks, 8, "cpu")
+    batches = task.batches(0, torch.Generator().manual_seed(0))
+    assert [len(idx) for idx, _ in batches] == [9]
+    torch.set_num_threads(2)
+    model, history = train_member(
+        "DeepLabV3Plus",
+        "efficientnet-b0",
+        images,
+        masks,
+        epochs=1,
+        batch_size=8,
+        lr=1e-3,
+        seed=0,
+        checkpoint=tmp_path / "c.pt",
+    )
+    assert len(history) == 1 and np.isfinite(history["train_loss"]).all()

@@ -90,10 +90,7 @@ class MemberTask:
     def batches(self, epoch, generator):
         order = torch.randperm(len(self.images), generator=generator).numpy()
         seeds = torch.randint(0, 2**31 - 1, (len(order),), generator=generator).numpy()
-        return [
-            (order[i : i + self.batch_size], seeds[i : i + self.batch_size])
-            for i in range(0, len(order), self.batch_size)
-        ]
+        return [(order[b], seeds[b]) for b in _batch_slices(len(order), self.batch_size)]
 
     def load(self, batch):
         """Augment each film with its own seed: the same batches whatever the workers."""
@@ -189,10 +186,18 @@ def train_member(
     return model, history
 
 
+def _batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Batches of ``batch_size`` over ``n`` films; a last batch of one film joins the one
+    before it: BatchNorm cannot train on one film (DeepLabV3+'s pooled branch then holds
+    one value per channel and raises)."""
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [slice(a, b) for a, b in zip(starts, [*starts[1:], n], strict=True)]
+
+
 def recompute_bn(model: torch.nn.Module, images: np.ndarray, batch_size: int, device) -> None:
     """Re-estimate BatchNorm running statistics on un-augmented training images."""
-    loader = [
-        to_tensor(images[i : i + batch_size]).to(device) for i in range(0, len(images), batch_size)
-    ]
+    loader = [to_tensor(images[b]).to(device) for b in _batch_slices(len(images), batch_size)]
     with torch.no_grad():
         update_bn(loader, model, device=device)
