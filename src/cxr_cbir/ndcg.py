@@ -42,13 +42,6 @@ def tied_relevance(ranks: Sequence[int], n: int | None = None) -> np.ndarray:
     return relevance_from_rank(middle, n)
 
 
-def check_competition_ranks(ranks: Sequence[int]) -> bool:
-    """True when ``ranks`` are competition ranks: sorted, each is 1 + the films before it,
-    or equal to the one before (a tie): 1, 2, 2, 4 is one; 1, 2, 2, 3 is not."""
-    r = sorted(int(x) for x in ranks)
-    return all(v == i + 1 or (i > 0 and v == r[i - 1]) for i, v in enumerate(r))
-
-
 def dcg(relevances: Sequence[float], k: int) -> float:
     rel = np.asarray(relevances, dtype=float)[:k]
     gains = np.power(2.0, rel) - 1.0
