@@ -79,20 +79,26 @@ def _phantom_pairs(n, size=64, seed=0):
     return np.stack(images), np.stack(masks)
 
 
-def test_member_loss_falls_and_predicts_lungs(tmp_path):
-    torch.set_num_threads(2)
-    images, masks = _phantom_pairs(16)
-    model, history = train_member(
+def _train_unet(images, masks, epochs, tmp_path, **kw):
+    """A U-Net member on phantom pairs: batches of 8, lr 3e-3, seed 0."""
+    return train_member(
         "Unet",
         "efficientnet-b0",
         images,
         masks,
-        epochs=4,
+        epochs=epochs,
         batch_size=8,
         lr=3e-3,
         seed=0,
         checkpoint=tmp_path / "ckpt.pt",
+        **kw,
     )
+
+
+def test_member_loss_falls_and_predicts_lungs(tmp_path):
+    torch.set_num_threads(2)
+    images, masks = _phantom_pairs(16)
+    model, history = _train_unet(images, masks, 4, tmp_path)
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     assert history.loc[history["kept"], "val_dice"].iloc[0] == history["val_dice"].max()
     probs = predict_probs(model, images[:4], 4, "cpu")
@@ -139,19 +145,7 @@ def test_convention_heads_learn_each_convention_from_its_own_masks(tmp_path):
         m[(rows.min() + rows.max()) // 2 :] = 0
     heads = np.arange(len(images)) % 2
     truth = np.where(heads[:, None, None] == 1, upper, masks)
-    model, history = train_member(
-        "Unet",
-        "efficientnet-b0",
-        images,
-        truth,
-        epochs=6,
-        batch_size=8,
-        lr=3e-3,
-        seed=0,
-        checkpoint=tmp_path / "ckpt.pt",
-        heads=heads,
-        n_heads=2,
-    )
+    model, history = _train_unet(images, truth, 6, tmp_path, heads=heads, n_heads=2)
     assert model.segmentation_head[0].out_channels == 2
     # the kept validation Dice is each film scored on its own head
     kept = history.loc[history["kept"], "val_dice"].iloc[0]
