@@ -90,9 +90,10 @@ def _stratified_order(
     equal shares of every label until one runs out) as far as possible."""
     classes = np.unique(labels)
     buckets = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
-    share = {c: len(buckets[c]) / len(labels) for c in classes}
     if balanced:
         share = {c: 1.0 / len(classes) for c in classes}
+    else:
+        share = {c: len(buckets[c]) / len(labels) for c in classes}
     taken = {c: 0 for c in classes}
     order = []
     for i in range(len(labels)):

@@ -30,7 +30,7 @@ def build_member(
     arch: str, encoder: str, weights: str | None = None, classes: int = 1
 ) -> torch.nn.Module:
     """A one-channel-in segmentation network with ``classes`` logits per pixel (one per
-    lung convention when the ensemble learns both, ``pairs.CONVENTIONS``)."""
+    lung convention when the ensemble learns both, ``conventions.CONVENTIONS``)."""
     if arch not in ARCHITECTURES:
         raise InputError(f"segmentation member: unknown architecture {arch!r}; use {ARCHITECTURES}")
     try:
