@@ -18,10 +18,11 @@ HAS_CUDA := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU' && echo yes)
 ifeq ($(HAS_CUDA),yes)
 SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(CORES) --resources gpu=1
 else
-# seg_apply runs alone (everything downstream waits for the lung masks): it takes
-# every core.
 SNAKEMAKE_RUN ?= $(BIN)/snakemake --cores $(NPROC) --resources gpu=$(SLOTS) \
-	--config threads=$(SLOT_THREADS) --set-threads seg_apply=$(NPROC)
+	--config threads=$(SLOT_THREADS)
+# Everything downstream waits for the lung masks. The demo segments in one shard: that
+# job takes every core. The real config's two shards run side by side, a slot each.
+DEMO_SEG_THREADS := --set-threads seg_apply=$(NPROC)
 endif
 
 # Bytecode is compiled when a module is first imported, not at install: pip compiles all
@@ -42,7 +43,7 @@ install: $(STAMP)
 
 ## make demo: install into .venv, run the workflow on the synthetic demo, write results/demo/report.html
 demo: $(STAMP)
-	$(SNAKEMAKE_RUN)
+	$(SNAKEMAKE_RUN) $(DEMO_SEG_THREADS)
 	@echo "Report: results/demo/report.html"
 
 ## make test: the whole test suite (what CI runs)

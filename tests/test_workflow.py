@@ -1,5 +1,6 @@
 """End-to-end: the tiny config runs the whole workflow; reruns plan only what changed."""
 
+import json
 import os
 import re
 import shutil
@@ -150,6 +151,16 @@ def test_tiny_run_segments_and_masks(tiny_run):
     means = dice.groupby("member")["dice"].mean()
     for r in summary[summary["comparison"] == "dice"].itertuples():
         assert abs(r.mean - means[r.member]) < 1e-4 and r.ci_low <= r.mean <= r.ci_high
+    # weights chosen on validation pairs (ensemble: selected): never below the best member
+    ens = pd.read_csv(out / "segmentation/ensemble.csv")
+    assert ens["member"].tolist() == ["unet_b0", "fpn_b0", "ensemble"]
+    weights = ens.set_index("member")["weight"]
+    assert (weights >= 0).all() and weights["ensemble"] == weights[["unet_b0", "fpn_b0"]].sum() > 0
+    val = ens.set_index("member")["validation_dice"]
+    assert val["ensemble"] >= val[["unet_b0", "fpn_b0"]].max() - 1e-4
+    settings = json.loads((out / "index/settings.json").read_text())
+    assert settings["segmentation"]["flips"] is True
+    assert settings["segmentation"]["ensemble"].endswith("segmentation/ensemble.csv")
     base = np.load(out / "cache/images.npy")
     masked = np.load(out / "cache/lung-crop+mask/images.npy")
     assert masked.shape == base.shape
@@ -217,7 +228,8 @@ def test_member_list_change_retrains_only_the_new_member(tiny_run, tmp_path):
         tiny_run / "tiny.yaml", tmp_path / "c.yaml", segmentation__members=members
     )
     jobs = planned_jobs(run_snakemake(tiny_run, changed, "-n").stdout)
-    seg = {"seg_train": 1, "seg_apply": 2, "seg_gather": 1, "seg_evaluate": 1}
+    seg = {"seg_train": 1, "seg_probs": 1, "seg_select": 1, "seg_evaluate": 1}
+    seg |= {"seg_apply": 2, "seg_gather": 1}
     assert jobs == seg | LUNG_CACHE_JOBS | MODEL_JOBS | RETRIEVAL_JOBS
 
 

@@ -47,6 +47,9 @@ class FilmPreprocessing:
     # the ensemble's output read as the lung mask: 0, or the run's lung convention's
     # head when the members learn both (segmentation.convention_heads)
     seg_head: int = 0
+    # the members' weights (segmentation/ensemble.csv; None: equal) and test-time flips
+    seg_weights: tuple[float, ...] | None = None
+    seg_flips: bool = False
 
     def __post_init__(self):
         if self.lung_mask not in MODES:
@@ -71,6 +74,7 @@ class FilmPreprocessing:
             threshold=seg.get("threshold") or 0.5,
             intensity=settings.get("intensity", "none"),
             seg_head=seg.get("head") or 0,
+            seg_flips=bool(seg.get("flips")),
         )
 
     @property

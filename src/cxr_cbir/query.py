@@ -10,7 +10,7 @@ panel of the query and its neighbours with their saliency (or attention) overlay
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from .imaging import UnreadableImage
 from .index import EmbeddingIndex
 from .preprocessing import FilmPreprocessing
 from .segmentation.apply import preprocess_films
+from .segmentation.ensemble import read_weights
 from .segmentation.inference import load_members
 from .torch_utils import pick_device
 
@@ -105,6 +106,13 @@ class QueryEngine:
                     for name, m in seg["members"].items()
                 }
                 self._members = load_members(seg["members"], paths, self.device)
+                if seg.get("ensemble"):  # the weights the run chose on validation pairs
+                    table = _require(self.workdir / seg["ensemble"], "segmentation ensemble")
+                    weights = read_weights(table, list(seg["members"]))
+                    self.preprocessing = replace(
+                        self.preprocessing,
+                        seg_weights=None if weights is None else tuple(weights.tolist()),
+                    )
         return self._members
 
     def preprocess(self, films) -> tuple[np.ndarray, dict[int, str]]:

@@ -179,7 +179,7 @@ def seg_data_settings():
 
 def seg_train_settings():
     keys = ("epochs", "batch_size", "lr", "patience", "min_epochs", "schedule")
-    keys += ("warmup_epochs", "min_lr_factor", "validation_fraction")
+    keys += ("warmup_epochs", "min_lr_factor", "validation_fraction", "bn_films")
     return {k: SEG.get(k) for k in keys}
 
 
@@ -590,6 +590,10 @@ def query_settings():
     seg = {k: SEG.get(k) for k in ("image_size", "threshold")} if SEG else {}
     if seg_head():
         seg["head"] = seg_head()
+    if SEG.get("flips"):
+        seg["flips"] = True
+    if SEG:
+        seg["ensemble"] = f"{OUT}/segmentation/ensemble.csv"
     seg["members"] = {
         m: {**seg_member(m), "model": f"{OUT}/segmentation/members/{m}/model.pt"}
         for m in SEG_MEMBERS

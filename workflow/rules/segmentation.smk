@@ -1,5 +1,6 @@
 # Lung segmentation ensemble (Zhong et al.): five smp members, each its own GPU job,
-# averaged and cleaned up; Dice on held-out pairs; masks applied to the retrieval cache.
+# averaged (equal weights, or weights chosen on validation pairs) and cleaned up; Dice on
+# held-out pairs; masks applied to the retrieval cache.
 
 
 rule seg_pairs:
@@ -32,7 +33,6 @@ rule seg_train:
     output:
         model=f"{OUT}/segmentation/members/{{member}}/model.pt",
         history=f"{OUT}/segmentation/members/{{member}}/history.csv",
-        holdout=f"{OUT}/segmentation/members/{{member}}/holdout_probs.npy",
     log:
         f"{OUT}/logs/seg_train_{{member}}.log",
     benchmark:
@@ -53,14 +53,71 @@ rule seg_train:
         "../scripts/seg_train.py"
 
 
+rule seg_probs:
+    input:
+        table=f"{OUT}/segmentation/pairs.parquet",
+        arrays=f"{OUT}/segmentation/pairs.npz",
+        model=f"{OUT}/segmentation/members/{{member}}/model.pt",
+        code=package_code("seg_probs.py"),
+    output:
+        f"{OUT}/segmentation/members/{{member}}/probs.npz",
+    log:
+        f"{OUT}/logs/seg_probs_{{member}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_probs_{{member}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config.get("threads", 2)
+    resources:
+        gpu=1,
+    params:
+        member=lambda wc: seg_member(wc.member),
+        validation_fraction=SEG.get("validation_fraction"),
+        batch_size=SEG.get("batch_size"),
+        flips=SEG.get("flips"),
+        seed=config["seed"],
+    script:
+        "../scripts/seg_probs.py"
+
+
+rule seg_select:
+    input:
+        table=f"{OUT}/segmentation/pairs.parquet",
+        arrays=f"{OUT}/segmentation/pairs.npz",
+        probs=expand(
+            f"{OUT}/segmentation/members/{{member}}/probs.npz", member=SEG_MEMBERS
+        ),
+        code=package_code("seg_select.py"),
+    output:
+        report(
+            f"{OUT}/segmentation/ensemble.csv",
+            caption="../report/seg_ensemble.rst",
+            category="Segmentation",
+        ),
+    log:
+        f"{OUT}/logs/seg_select.log",
+    benchmark:
+        f"{OUT}/benchmarks/seg_select.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        members=SEG_MEMBERS,
+        strategy=SEG.get("ensemble"),
+        threshold=SEG.get("threshold"),
+        validation_fraction=SEG.get("validation_fraction"),
+        seed=config["seed"],
+    script:
+        "../scripts/seg_select.py"
+
+
 rule seg_evaluate:
     input:
         table=f"{OUT}/segmentation/pairs.parquet",
         arrays=f"{OUT}/segmentation/pairs.npz",
         probs=expand(
-            f"{OUT}/segmentation/members/{{member}}/holdout_probs.npy",
-            member=SEG_MEMBERS,
+            f"{OUT}/segmentation/members/{{member}}/probs.npz", member=SEG_MEMBERS
         ),
+        ensemble=f"{OUT}/segmentation/ensemble.csv",
         code=package_code("seg_evaluate.py"),
     output:
         dice=report(
@@ -105,6 +162,7 @@ rule seg_apply:
         models=expand(
             f"{OUT}/segmentation/members/{{member}}/model.pt", member=SEG_MEMBERS
         ),
+        ensemble=f"{OUT}/segmentation/ensemble.csv",
         code=package_code("seg_apply.py"),
     output:
         masks=f"{OUT}/segmentation/masks/{{shard}}.npz",
@@ -124,6 +182,7 @@ rule seg_apply:
         size=config.get("segmentation", {}).get("image_size"),
         threshold=config.get("segmentation", {}).get("threshold", 0.5),
         head=seg_head(),
+        flips=SEG.get("flips"),
         n_shards=len(SEG_SHARDS),
     script:
         "../scripts/seg_apply.py"

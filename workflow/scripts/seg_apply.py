@@ -5,6 +5,7 @@ from cxr_cbir.io_utils import write_csv
 from cxr_cbir.lung_shards import read_shard_films
 from cxr_cbir.preprocessing import FilmPreprocessing
 from cxr_cbir.segmentation.apply import segment_shard
+from cxr_cbir.segmentation.ensemble import read_weights
 from cxr_cbir.segmentation.inference import load_members
 from cxr_cbir.shards import save_arrays
 from cxr_cbir.torch_utils import pick_device, set_threads
@@ -14,12 +15,15 @@ set_threads(snakemake.threads)
 device = pick_device()
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
 films = read_shard_films(snakemake.input.index, snakemake.input.images, shard, n_shards, log)
+members = snakemake.params.members
+weights = read_weights(snakemake.input.ensemble, list(members))
 prep = FilmPreprocessing(
     seg_size=snakemake.params.size,
     threshold=snakemake.params.threshold,
     seg_head=snakemake.params.head,
+    seg_weights=None if weights is None else tuple(weights.tolist()),
+    seg_flips=bool(snakemake.params.flips),
 )
-members = snakemake.params.members
 models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)
 masks, no_lung = segment_shard(films, snakemake.params.root, prep, models, device, log=log)
 log.info("segmented %d films; no lung found in %d", len(films), len(no_lung))

@@ -8,6 +8,7 @@ from cxr_cbir import runlog
 from cxr_cbir.figures import segmentation_gallery
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.segmentation.dice_by_source import dice_by_source, source_summary
+from cxr_cbir.segmentation.ensemble import read_weights
 from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
 
 log = runlog.setup(snakemake.log[0])
@@ -16,13 +17,14 @@ arrays = np.load(snakemake.input.arrays)
 hold = (pairs["split"] == "holdout").to_numpy()
 ids = pairs.loc[hold, "pair_id"].tolist()
 images, truth = arrays["images"][hold], arrays["masks"][hold].astype(bool)
-probs = np.stack([np.load(p).astype(np.float32) for p in snakemake.input.probs])
+probs = np.stack([np.load(p)["holdout"].astype(np.float32) for p in snakemake.input.probs])
+weights = read_weights(snakemake.input.ensemble, list(snakemake.params.members))
 thr = snakemake.params.threshold
 rows, ens_masks = [], []
 for j, image_id in enumerate(ids):
     for m, member in enumerate(snakemake.params.members):
         rows.append((member, image_id, dice(clean_mask(probs[m, j] >= thr), truth[j])))
-    ens = ensemble_mask(probs[:, j], thr)
+    ens = ensemble_mask(probs[:, j], thr, weights)
     ens_masks.append(ens)
     rows.append(("ensemble", image_id, dice(ens, truth[j])))
 table = pd.DataFrame(rows, columns=["member", "image", "dice"])

@@ -20,6 +20,21 @@ from ..preprocessing import FilmPreprocessing
 from .inference import segment
 
 
+def segment_films(prep: FilmPreprocessing, models: Sequence, inputs: np.ndarray, device):
+    """The ensemble's masks of ``inputs`` (segmentation-size films) with the run's head,
+    member weights and flips."""
+    weights = None if prep.seg_weights is None else np.asarray(prep.seg_weights)
+    return segment(
+        models,
+        inputs,
+        prep.threshold,
+        device,
+        head=prep.seg_head,
+        weights=weights,
+        flips=prep.seg_flips,
+    )
+
+
 def preprocess_films(
     prep: FilmPreprocessing, paths: Sequence[str | Path], models: Sequence = (), device="cpu"
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -34,7 +49,7 @@ def preprocess_films(
     if not models:
         raise ValueError(f"lung_mask {prep.lung_mask!r}: the segmentation members are needed")
     inputs = np.stack([prep.segmentation_input(p) for p in paths])
-    masks = segment(models, inputs, prep.threshold, device, head=prep.seg_head)
+    masks = segment_films(prep, models, inputs, device)
     return np.stack([prep.apply_mask(p, m) for p, m in zip(paths, masks, strict=True)]), masks
 
 
@@ -61,7 +76,7 @@ def segment_shard(
             for i, p in zip(ids[start:stop], rel[start:stop], strict=True)
         ]
         inputs = np.stack([prep.segmentation_input(p) for p in paths])
-        masks_batch = segment(models, inputs, prep.threshold, device, head=prep.seg_head)
+        masks_batch = segment_films(prep, models, inputs, device)
         for j, mask in enumerate(masks_batch):
             if not mask.any():
                 if log is not None:

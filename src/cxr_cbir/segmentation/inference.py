@@ -33,15 +33,21 @@ def predict_probs(
     batch_size: int,
     device,
     head: int | np.ndarray = 0,
+    flips: bool = False,
 ) -> np.ndarray:
     """Sigmoid probabilities (N, S, S) float32 of output ``head`` (one per lung
-    convention when a member learns both; an array: each film's own), in eval mode."""
+    convention when a member learns both; an array: each film's own), in eval mode.
+    ``flips``: the mean of the film's probabilities and its mirror image's, mirrored back
+    (test-time augmentation; the members train with horizontal flips)."""
     model.eval()
     heads = np.broadcast_to(np.asarray(head, dtype=np.int64), (len(images),))
     out = []
     for i in range(0, len(images), batch_size):
         x = to_tensor(images[i : i + batch_size]).to(device)
-        probs = torch.sigmoid(model(x)).float().cpu().numpy()
+        probs = torch.sigmoid(model(x))
+        if flips:
+            probs = (probs + torch.sigmoid(model(x.flip(-1))).flip(-1)) / 2
+        probs = probs.float().cpu().numpy()
         out.append(probs[np.arange(len(probs)), heads[i : i + batch_size]])
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.float32)
 
@@ -66,13 +72,23 @@ def segment(
     device,
     batch_size=64,
     head: int = 0,
+    weights=None,
+    flips: bool = False,
 ) -> np.ndarray:
     """(N, S, S) bool lung masks: the members' mean probability (of output ``head``: the
-    run's lung convention), thresholded and cleaned.
+    run's lung convention; weighted by ``weights``, None: equal; ``flips``: each
+    member's with its mirror image's), thresholded and cleaned.
 
     A film where no lung is found gets an all-False mask; callers decide what to keep.
+    Members of weight 0 are not run (their probabilities would not count).
     """
     if len(images) == 0:
         return np.zeros(images.shape, bool)
-    probs = np.stack([predict_probs(m, images, batch_size, device, head) for m in models], axis=1)
-    return np.stack([ensemble_mask(p, threshold) for p in probs])
+    if weights is not None:
+        weights = np.asarray(weights)
+        models = [m for m, w in zip(models, weights, strict=True) if w > 0]
+        weights = weights[weights > 0]
+    probs = np.stack(
+        [predict_probs(m, images, batch_size, device, head, flips) for m in models], axis=1
+    )
+    return np.stack([ensemble_mask(p, threshold, weights) for p in probs])

@@ -149,3 +149,26 @@ def load_pairs(pairs: pd.DataFrame, size: int):
         np.stack(masks),
         pd.DataFrame(rejected, columns=["image_id", "path", "reason"]),
     )
+
+
+def member_parts(pairs: pd.DataFrame, validation_fraction: float, seed: int) -> np.ndarray:
+    """Each pair's part for the members: "fit" (trains), "validate" (training patients
+    kept aside to choose the epoch and the ensemble's weights) or "holdout" (never seen)."""
+    is_train = (pairs["split"] == "train").to_numpy()
+    train = pairs[is_train]
+    fit_part = group_split(
+        train.assign(group=train["patient"].astype(str)),
+        {"train": 1 - validation_fraction, "validate": validation_fraction},
+        seed,
+    ).to_numpy()
+    parts = np.full(len(pairs), "holdout", dtype=object)
+    parts[is_train] = np.where(fit_part == "train", "fit", "validate")
+    return parts
+
+
+def pair_heads(pairs: pd.DataFrame, conventions: list[str] | tuple[str, ...]) -> np.ndarray:
+    """The output each pair trains and is scored on: its lung convention's index when the
+    members learn both (``conventions``), else 0."""
+    if not conventions:
+        return np.zeros(len(pairs), np.int64)
+    return pairs["convention"].map({c: i for i, c in enumerate(conventions)}).to_numpy()

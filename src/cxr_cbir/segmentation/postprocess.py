@@ -1,10 +1,13 @@
 """Ensemble post-processing and Dice.
 
-Mean of member probabilities, threshold, then scikit-image clean-up: keep the two
+Mean of member probabilities (equal weights, or the weights `ensemble.select_weights`
+chose on validation pairs), threshold, then scikit-image clean-up: keep the two
 largest connected components (two lungs) and fill holes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -33,6 +36,18 @@ def clean_mask(mask: np.ndarray, keep: int = 2, min_fraction: float = 0.002) -> 
     return ndimage.binary_fill_holes(out)
 
 
-def ensemble_mask(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """``probs`` (members, H, W) -> cleaned binary mask of their mean."""
-    return clean_mask(probs.mean(axis=0) >= threshold)
+def weighted_probs(probs: np.ndarray, weights: Sequence[float] | None = None) -> np.ndarray:
+    """``probs`` (members, ...) -> their mean, weighted by ``weights`` (None: equal)."""
+    if weights is None:
+        return probs.mean(axis=0)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(probs),) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"ensemble weights {w.tolist()}: one non-negative weight per member")
+    return np.tensordot(w / w.sum(), probs, axes=1).astype(probs.dtype)
+
+
+def ensemble_mask(
+    probs: np.ndarray, threshold: float = 0.5, weights: Sequence[float] | None = None
+) -> np.ndarray:
+    """``probs`` (members, H, W) -> cleaned binary mask of their (weighted) mean."""
+    return clean_mask(weighted_probs(probs, weights) >= threshold)
