@@ -12,6 +12,7 @@ from cxr_cbir.segmentation.ensemble import (
     validation_dice,
 )
 from cxr_cbir.segmentation.inference import predict_probs, segment
+from cxr_cbir.segmentation.members import build_member
 from cxr_cbir.segmentation.postprocess import ensemble_mask, weighted_probs
 from cxr_cbir.segmentation.train import bn_subset
 
@@ -124,3 +125,17 @@ def test_bn_subset_is_fixed_and_all_by_default():
     assert np.array_equal(sub, bn_subset(images, 6, 7))
     firsts = [int(s[0, 0]) for s in sub]
     assert firsts == sorted(firsts)
+
+
+def test_a_films_probabilities_do_not_depend_on_where_its_batch_ends():
+    """A cache shard's last batch can hold one film; a query batch others: the film's
+    mask must be the same byte for byte (one film alone takes another CPU kernel path)."""
+    torch.manual_seed(0)
+    model = build_member("Unet", "efficientnet-b0", None).eval()
+    model = model.to(memory_format=torch.channels_last)
+    images = np.random.default_rng(0).integers(0, 255, (5, 64, 64), dtype=np.uint8)
+    for flips in (False, True):
+        together = predict_probs(model, images, 64, "cpu", 0, flips)
+        last_alone = predict_probs(model, images, 4, "cpu", 0, flips)
+        alone = predict_probs(model, images[4:], 4, "cpu", 0, flips)
+        assert np.array_equal(together, last_alone) and np.array_equal(together[4], alone[0])

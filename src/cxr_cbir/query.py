@@ -125,8 +125,9 @@ class QueryEngine:
                 size = self.preprocessing.image_size
                 return np.zeros((0, size, size), np.uint8), failed
             try:
+                models = self.members()  # first: loading them sets the ensemble's weights
                 images, _ = preprocess_films(
-                    self.preprocessing, [films[i] for i in readable], self.members(), self.device
+                    self.preprocessing, [films[i] for i in readable], models, self.device
                 )
             except UnreadableImage as exc:  # drop that film, keep the others
                 bad = next(i for i in readable if str(films[i]) == exc.path)
