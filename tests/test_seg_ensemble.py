@@ -127,15 +127,18 @@ def test_bn_subset_is_fixed_and_all_by_default():
     assert firsts == sorted(firsts)
 
 
-def test_a_films_probabilities_do_not_depend_on_where_its_batch_ends():
-    """A cache shard's last batch can hold one film; a query batch others: the film's
-    mask must be the same byte for byte (one film alone takes another CPU kernel path)."""
+def test_a_films_probabilities_do_not_depend_on_the_films_beside_it():
+    """A cache shard's batches and a query's hold different films, and different numbers
+    of them: a film's probabilities must be the same byte for byte (CPU kernels differ
+    with the batch's size, so every batch is filled to batch_size)."""
     torch.manual_seed(0)
     model = build_member("Unet", "efficientnet-b0", None).eval()
     model = model.to(memory_format=torch.channels_last)
-    images = np.random.default_rng(0).integers(0, 255, (5, 64, 64), dtype=np.uint8)
+    images = np.random.default_rng(0).integers(0, 255, (6, 64, 64), dtype=np.uint8)
     for flips in (False, True):
-        together = predict_probs(model, images, 64, "cpu", 0, flips)
-        last_alone = predict_probs(model, images, 4, "cpu", 0, flips)
-        alone = predict_probs(model, images[4:], 4, "cpu", 0, flips)
-        assert np.array_equal(together, last_alone) and np.array_equal(together[4], alone[0])
+        together = predict_probs(model, images, 4, "cpu", 0, flips)
+        for k in range(len(images)):
+            alone = predict_probs(model, images[k : k + 1], 4, "cpu", 0, flips)
+            assert np.array_equal(together[k], alone[0]), (flips, k)
+        tail = predict_probs(model, images[3:], 4, "cpu", 0, flips)
+        assert np.array_equal(together[3:], tail)

@@ -19,6 +19,10 @@ from ..torch_utils import load_checkpoint
 from .members import build_member
 from .postprocess import ensemble_mask
 
+# films per forward pass when films are segmented (cache shards, queries): small, since
+# a batch is always full (a query of one film pays for SEGMENT_BATCH)
+SEGMENT_BATCH = 4
+
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, S, S) uint8 -> (N, 1, S, S) float in [0, 1], channels-last."""
@@ -43,15 +47,19 @@ def predict_probs(
     heads = np.broadcast_to(np.asarray(head, dtype=np.int64), (len(images),))
     out = []
     for i in range(0, len(images), batch_size):
-        x = to_tensor(images[i : i + batch_size]).to(device)
-        n = len(x)
-        if n == 1:  # one film alone takes another CPU kernel path (probabilities 3e-6
-            # off the same film's in any larger batch): a film's mask must not depend on
-            # where a batch ends, so it runs beside a copy of itself
-            x = torch.cat([x, x]).contiguous(memory_format=torch.channels_last)
+        chunk = images[i : i + batch_size]
+        n = len(chunk)
+        # every batch holds exactly batch_size films (the last padded with copies of its
+        # last film): CPU kernels differ with the batch's size (probabilities ~1e-6
+        # apart), and a film's mask must not depend on where its batch ends or how many
+        # films came with it (the cache's shards, a query)
+        if n < batch_size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
+        x = to_tensor(chunk).to(device)
         probs = torch.sigmoid(model(x))
         if flips:
-            probs = (probs + torch.sigmoid(model(x.flip(-1))).flip(-1)) / 2
+            mirror = x.flip(-1).contiguous(memory_format=torch.channels_last)
+            probs = (probs + torch.sigmoid(model(mirror)).flip(-1)) / 2
         probs = probs[:n].float().cpu().numpy()
         out.append(probs[np.arange(len(probs)), heads[i : i + batch_size]])
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.float32)
@@ -75,7 +83,7 @@ def segment(
     images: np.ndarray,
     threshold: float,
     device,
-    batch_size=64,
+    batch_size: int = SEGMENT_BATCH,
     head: int = 0,
     weights=None,
     flips: bool = False,
