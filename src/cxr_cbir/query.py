@@ -67,6 +67,12 @@ class QueryEngine:
         self.settings = load_settings(self.workdir, run)
         self.out = self.workdir / self.settings["out"]
         self.preprocessing = FilmPreprocessing.from_settings(self.settings)
+        seg = self.settings.get("segmentation") or {}
+        if self.preprocessing.segments and seg.get("ensemble"):
+            # the members' weights the run chose on validation pairs
+            table = _require(self.workdir / seg["ensemble"], "segmentation ensemble")
+            weights = read_weights(table, list(seg["members"]))
+            self.preprocessing = replace(self.preprocessing, seg_weights=weights)
         self.backend = backend
         self.device = device or pick_device()
         self._members = None
@@ -106,13 +112,6 @@ class QueryEngine:
                     for name, m in seg["members"].items()
                 }
                 self._members = load_members(seg["members"], paths, self.device)
-                if seg.get("ensemble"):  # the weights the run chose on validation pairs
-                    table = _require(self.workdir / seg["ensemble"], "segmentation ensemble")
-                    weights = read_weights(table, list(seg["members"]))
-                    self.preprocessing = replace(
-                        self.preprocessing,
-                        seg_weights=None if weights is None else tuple(weights.tolist()),
-                    )
         return self._members
 
     def preprocess(self, films) -> tuple[np.ndarray, dict[int, str]]:
@@ -125,9 +124,8 @@ class QueryEngine:
                 size = self.preprocessing.image_size
                 return np.zeros((0, size, size), np.uint8), failed
             try:
-                models = self.members()  # first: loading them sets the ensemble's weights
                 images, _ = preprocess_films(
-                    self.preprocessing, [films[i] for i in readable], models, self.device
+                    self.preprocessing, [films[i] for i in readable], self.members(), self.device
                 )
             except UnreadableImage as exc:  # drop that film, keep the others
                 bad = next(i for i in readable if str(films[i]) == exc.path)

@@ -21,7 +21,7 @@ prep = FilmPreprocessing(
     seg_size=snakemake.params.size,
     threshold=snakemake.params.threshold,
     seg_head=snakemake.params.head,
-    seg_weights=None if weights is None else tuple(weights.tolist()),
+    seg_weights=weights,
     seg_flips=bool(snakemake.params.flips),
 )
 models = load_members(members, dict(zip(members, snakemake.input.models, strict=True)), device)

@@ -23,14 +23,13 @@ from .inference import segment
 def segment_films(prep: FilmPreprocessing, models: Sequence, inputs: np.ndarray, device):
     """The ensemble's masks of ``inputs`` (segmentation-size films) with the run's head,
     member weights and flips."""
-    weights = None if prep.seg_weights is None else np.asarray(prep.seg_weights)
     return segment(
         models,
         inputs,
         prep.threshold,
         device,
         head=prep.seg_head,
-        weights=weights,
+        weights=prep.seg_weights,
         flips=prep.seg_flips,
     )
 

@@ -94,7 +94,7 @@ def ensemble_weights_arg(weights) -> np.ndarray | None:
     return None if (w == w[0]).all() else w
 
 
-def read_weights(path: str | Path, members: list[str]) -> np.ndarray | None:
+def read_weights(path: str | Path, members: list[str]) -> tuple[float, ...] | None:
     """The weights of ``members`` (in that order) from an ensemble table; None when they
     are all equal. Raises naming the file when a member is missing or the table is bad."""
     table = pd.read_csv(path)
@@ -108,4 +108,5 @@ def read_weights(path: str | Path, members: list[str]) -> np.ndarray | None:
     weights = np.array([by_member[m] for m in members], dtype=np.float64)
     if (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(f"{path}: weights {weights.tolist()} must be >= 0 with a positive sum")
-    return ensemble_weights_arg(weights)
+    chosen = ensemble_weights_arg(weights)
+    return None if chosen is None else tuple(chosen.tolist())
