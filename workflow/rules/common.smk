@@ -235,6 +235,20 @@ def severity_settings(wildcards):
     return condition_severity(wildcards.condition)
 
 
+def classifier_severity(wildcards):
+    """The classifiers' auxiliary severity target of one condition (narrow: its weight, and
+    the graded columns only when the weight is above 0)."""
+    weight = config["conditions"][wildcards.condition]["train"]["severity_weight"]
+    if not weight:
+        return {"weight": 0}
+    spec = severity_model_spec(wildcards)
+    return {
+        "weight": weight,
+        "targets": spec["targets"],
+        "negatives_zero": spec["negatives_zero"],
+    }
+
+
 def severity_model_spec(wildcards):
     """What the severity model of one condition reads: its targets (the graded column
     first) and its own training recipe (narrow: a classifier edit does not retrain it,

@@ -29,6 +29,7 @@ rule train_classifier:
         gpu=1,
     params:
         train=lambda wc: config["conditions"][wc.condition]["train"],
+        severity=classifier_severity,
         training=config["training"],
         batch_size=config["models"]["batch_size"],
         seed=config["seed"],

@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
@@ -16,9 +17,10 @@ from cxr_cbir.torch_utils import (
     seed_everything,
     set_threads,
 )
-from cxr_cbir.training.classifier import choose_threshold, train_classifier
+from cxr_cbir.training.classifier import SeverityAux, choose_threshold, train_classifier
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.metrics import binary_metrics
+from cxr_cbir.training.targets import target_matrix
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -48,6 +50,18 @@ log.info(
     len(data["validate"][1]),
     len(data["test"][1]),
 )
+aux = snakemake.params.severity
+severity = None
+if aux["weight"]:
+    scores = target_matrix(cohort, aux["targets"], aux["negatives_zero"])
+    split = cohort["split"].to_numpy()
+    severity = SeverityAux(scores[split == "train"], scores[split == "validate"], aux["weight"])
+    log.info(
+        "auxiliary severity head (weight %s): %s, %d scored training films",
+        aux["weight"],
+        aux["targets"],
+        int(np.isfinite(severity.train_scores).any(axis=1).sum()),
+    )
 model, history = train_classifier(
     model,
     *data["train"],
@@ -60,6 +74,7 @@ model, history = train_classifier(
     checkpoint=snakemake.params.checkpoint,
     device=device,
     workers=snakemake.params.training["workers"],
+    severity=severity,
 )
 kept = history.loc[history["kept"], "epoch"]
 log.info("kept epoch %s of %d", kept.iloc[0] if len(kept) else "-", len(history))

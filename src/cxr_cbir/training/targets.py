@@ -1,0 +1,44 @@
+"""Graded scores as training targets: the (N, K) table of a cohort's scores (NaN where a
+film has none) and their standardisation on the training films. Shared by the severity
+model (``sev``) and the classifiers' auxiliary severity head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def target_matrix(cohort: pd.DataFrame, columns: list[str], negatives_zero: bool) -> np.ndarray:
+    """(N, K) float64 scores of every cohort film, NaN where a film has no score.
+
+    Column 0 is the primary target; with ``negatives_zero`` a film without the condition
+    (label 0) counts as 0 on every target (a control has no extent of disease).
+    """
+    missing = [c for c in columns if c not in cohort.columns]
+    if missing:
+        raise InputError(
+            f"severity model: target columns {missing} are not in the cohort; "
+            f"available: {sorted(cohort.columns)}"
+        )
+    y = np.stack([pd.to_numeric(cohort[c], errors="coerce").to_numpy(float) for c in columns], 1)
+    if negatives_zero:
+        neg = (cohort["label"].to_numpy() == 0)[:, None]
+        y = np.where(np.isnan(y) & neg, 0.0, y)
+    return y
+
+
+class TargetScaler:
+    """Per-target standardisation from the training films' finite scores."""
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.mean = np.array([np.nanmean(c) if np.isfinite(c).any() else 0.0 for c in y.T])
+        sd = np.array([np.nanstd(c) if np.isfinite(c).sum() > 1 else 1.0 for c in y.T])
+        self.scale = np.where(sd > 1e-8, sd, 1.0)
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.mean) / self.scale
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        return z * self.scale + self.mean
