@@ -53,24 +53,27 @@ def test_loss_adds_the_weighted_masked_mse_of_standardised_scores(monkeypatch):
     assert torch.allclose(logit, model(prepare(torch.from_numpy(x))))
 
 
-def test_head_reads_the_score_and_is_dropped_after_training(tmp_path):
-    x, y, scores = _graded(48)
-    val = _graded(32, seed=1)
+def _train_graded(checkpoint, weight, epochs):
+    """A classifier trained on the graded toy films with the head at ``weight``."""
+    (x, y, scores), val = _graded(48), _graded(32, seed=1)
     torch.manual_seed(0)
-    model, history = train_classifier(
+    return train_classifier(
         DenseNetClassifier(),
         x,
         y,
-        val[0],
-        val[1],
+        *val[:2],
         optimizer="adam",
         lr=1e-3,
-        budget=Budget(epochs=6),
+        budget=Budget(epochs=epochs),
         batch_size=8,
         seed=0,
-        checkpoint=tmp_path / "c.pt",
-        severity=SeverityAux(scores, val[2], 1.0),
+        checkpoint=checkpoint,
+        severity=SeverityAux(scores, val[2], weight),
     )
+
+
+def test_head_reads_the_score_and_is_dropped_after_training(tmp_path):
+    model, history = _train_graded(tmp_path / "c.pt", 1.0, epochs=6)
     assert type(model) is DenseNetClassifier
     assert list(model.state_dict()) == list(DenseNetClassifier().state_dict())
     # the head learnt the score: validation r of its graded output over the last three
@@ -78,22 +81,8 @@ def test_head_reads_the_score_and_is_dropped_after_training(tmp_path):
     # epochs and 0.11 over the last three: the trunk's features alone carry the patch's
     # area, in no fixed direction)
     assert history["val_severity_r"].tail(3).mean() > 0.85, history["val_severity_r"]
-    # and the weight 0 path trains no head, reports no severity r
-    torch.manual_seed(0)
-    _, plain = train_classifier(
-        DenseNetClassifier(),
-        x,
-        y,
-        val[0],
-        val[1],
-        optimizer="adam",
-        lr=1e-3,
-        budget=Budget(epochs=1),
-        batch_size=16,
-        seed=0,
-        checkpoint=tmp_path / "p.pt",
-        severity=SeverityAux(scores, val[2], 0.0),
-    )
+    # weight 0 trains no head and reports no severity r
+    _, plain = _train_graded(tmp_path / "p.pt", 0.0, epochs=1)
     assert "val_severity_r" not in plain
 
 

@@ -12,12 +12,8 @@ from cxr_cbir.severity_eval import agreement_table, long_predictions, pearson
 from cxr_cbir.torch_utils import seed_everything
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.multi_output import Recipe, predict_outputs
-from cxr_cbir.training.severity import (
-    SeverityTask,
-    TargetScaler,
-    target_matrix,
-    train_severity,
-)
+from cxr_cbir.training.severity import SeverityTask, train_severity
+from cxr_cbir.training.targets import TargetScaler, target_matrix
 
 SIZE = 32
 
@@ -88,6 +84,25 @@ def test_severity_model_learns_extent_and_never_sees_test_scores(tmp_path):
     assert np.mean(np.abs(pred[:, 0] - test_s)) < 1.2  # on a 0-8 scale, sd of the score 2.3
     assert hist["kept"].sum() == 1 and {"val_r", "val_mae"} <= set(hist.columns)
     assert hist.loc[hist["kept"], "val_r"].iloc[0] == hist["val_r"].max()
+
+
+def test_calibration_removes_a_constant_offset_and_keeps_the_order():
+    y_train = np.array([[0.0, 1.0], [4.0, np.nan], [8.0, 3.0]])
+    scaler = TargetScaler(y_train)
+    y = np.array([[1.0, 2.0], [3.0, np.nan], [6.0, 1.0], [7.0, np.nan]])
+    # predictions 1.5 too high on the first target, right on the second (2 films only)
+    z = scaler.forward(np.column_stack([y[:, 0] + 1.5, [2.5, 0.0, 0.5, 9.0]]))
+    before = scaler.inverse(z)
+    offsets = scaler.calibrate(z, y)
+    assert offsets[0] == pytest.approx(-1.5)
+    assert offsets[1] == 0.0  # fewer than 3 scored films: left alone
+    after = scaler.inverse(z)
+    assert after[:, 0] == pytest.approx(y[:, 0])
+    assert after[:, 1] == pytest.approx(before[:, 1])
+    # a median, not a mean: one outlying film does not move it
+    outlier = TargetScaler(y_train)
+    z2 = outlier.forward(np.column_stack([y[:, 0] + [1.5, 1.5, 1.5, 40.0], y[:, 1]]))
+    assert outlier.calibrate(z2, y)[0] == pytest.approx(-1.5)
 
 
 def test_too_few_scored_films_is_a_clear_error(tmp_path):

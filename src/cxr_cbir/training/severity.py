@@ -14,6 +14,8 @@ by) correlates best with it on the scored validation films. Test films are never
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import torch
@@ -25,6 +27,8 @@ from .augment import random_affine
 from .engine import to_device
 from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
 from .targets import TargetScaler
+
+log = logging.getLogger(__name__)
 
 MIN_FILMS = 10
 
@@ -64,7 +68,8 @@ def train_severity(
     recipe: Recipe,
     augment: dict | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame, TargetScaler]:
-    """The model at its best validation r (primary target), its history and target scaler.
+    """The model at its best validation r (primary target), its history and target scaler
+    (its offsets calibrated on the scored validation films: ``TargetScaler.calibrate``).
 
     ``train_y`` / ``val_y`` are (N, K) scores with NaN where unknown; training films
     without any score and validation films without the primary score are left out.
@@ -87,4 +92,7 @@ def train_severity(
     )  # fmt: skip
     fingerprint = f"severity|{getattr(model, 'n_outputs', 1)}|{len(train_x)}"
     model, history = fit_task(task, recipe, "r", "severity epoch", fingerprint)
+    # MAE: the kept epoch's offset corrected on the scored validation films
+    offsets = scaler.calibrate(predict_outputs(model, val_x, recipe.batch_size, device), val_y)
+    log.info("offsets from the validation films (added to the predictions): %s", offsets)
     return model, history, scaler

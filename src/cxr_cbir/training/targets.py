@@ -42,3 +42,21 @@ class TargetScaler:
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         return z * self.scale + self.mean
+
+    def calibrate(self, z: np.ndarray, y: np.ndarray, min_films: int = 3) -> np.ndarray:
+        """Shift each target's predictions by the median of ``y - inverse(z)`` over the
+        (validation) films scored on it (0 with fewer than ``min_films``): the offset
+        that minimises their absolute error. r and every ranking are unchanged. The kept
+        epoch is chosen by r alone, and one that correlates well can sit off by a
+        constant (covid, 2026-12-07: validation MAE 2.04 at the kept epoch, 1.29 at the
+        next). Returns the offsets, added to ``mean``."""
+        residual = y - self.inverse(z)
+        ok = np.isfinite(residual)
+        offsets = np.array(
+            [
+                np.median(r[m]) if m.sum() >= min_films else 0.0
+                for r, m in zip(residual.T, ok.T, strict=True)
+            ]
+        )
+        self.mean = self.mean + offsets
+        return offsets
