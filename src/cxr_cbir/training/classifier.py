@@ -34,7 +34,7 @@ from ..severity_eval import pearson
 from .augment import random_affine
 from .engine import Budget, batch_loader, fit, to_device
 from .metrics import binary_metrics
-from .targets import TargetScaler
+from .targets import TargetScaler, masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,7 @@ class ClassifierTask:
             logits.squeeze(1).float(), y, weight=w
         )
         if self.severity is not None:
-            z, m = scores
-            mse = ((predicted.float() - z) ** 2 * m).sum() / m.sum().clamp(min=1.0)
-            loss = loss + self.severity.weight * mse
+            loss = loss + self.severity.weight * masked_mse(predicted, *scores)
         return loss
 
     def validate(self):

@@ -26,7 +26,7 @@ from ..severity_eval import pearson
 from .augment import random_affine
 from .engine import to_device
 from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
-from .targets import TargetScaler
+from .targets import TargetScaler, masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class SeverityTask(MaskedTargets):
         x, z, m = to_device(batch, self.device)
         x = random_affine(prepare(x), self.augment["degrees"], self.augment["translate"], generator)
         pred = self.model(x).float()
-        return ((pred - z) ** 2 * m).sum() / m.sum().clamp(min=1.0)
+        return masked_mse(pred, z, m)
 
     def validate(self):
         z = predict_outputs(self.model, self.val_x, self.batch_size, self.device)

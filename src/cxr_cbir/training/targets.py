@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..errors import InputError
 
@@ -60,3 +61,8 @@ class TargetScaler:
         )
         self.mean = self.mean + offsets
         return offsets
+
+
+def masked_mse(pred: torch.Tensor, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the (film, target) entries a film has (``mask`` 1)."""
+    return ((pred.float() - z) ** 2 * mask).sum() / mask.sum().clamp(min=1.0)
