@@ -6,13 +6,9 @@ import torch
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training import classifier
-from cxr_cbir.training.classifier import (
-    ClassifierTask,
-    SeverityAux,
-    SeverityHeaded,
-    train_classifier,
-)
+from cxr_cbir.training.classifier import ClassifierTask, train_classifier
 from cxr_cbir.training.engine import Budget
+from cxr_cbir.training.severity_head import SeverityAux, SeverityHeaded
 from cxr_cbir.training.targets import TargetScaler
 
 

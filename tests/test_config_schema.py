@@ -132,6 +132,14 @@ def test_shipped_configs_are_valid(path):
             lambda c: c["segmentation"].update(masks_root=["a", "a"]),
             r"'segmentation.masks_root'",
         ),
+        (  # a severity head with nothing to regress
+            lambda c: c["metric_learning"].update(severity_weight=1.0),
+            r"'metric_learning.severity_targets': required when severity_weight > 0",
+        ),
+        (
+            lambda c: c["metric_learning"].update(severity_weight=-1),
+            r"'metric_learning.severity_weight': -1 is less than the minimum of 0",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(demo_config, change, message):

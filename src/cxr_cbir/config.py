@@ -64,6 +64,12 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if config["split"]["method"] == "group" and "fractions" not in config["split"]:
         raise InputError("config key 'split.fractions': required when split.method is 'group'")
     _check_models(config)
+    ml = config.get("metric_learning") or {}
+    if ml.get("severity_weight") and not ml.get("severity_targets"):
+        raise InputError(
+            "config key 'metric_learning.severity_targets': required when severity_weight > 0 "
+            "(the graded columns the severity head regresses)"
+        )
     if config.get("prognosis") and not config.get("metric_learning"):
         raise InputError("config key 'prognosis': needs 'metric_learning' (its image features)")
     seg = config.get("segmentation")

@@ -383,6 +383,10 @@ def metric_train_settings(wildcards):
     keys = ("classes", "embedding_dim", "attention", "checkpoint_every", "patience")
     keys += ("schedule", "per_class", "classes_per_batch", "monitor")
     settings = {k: ML.get(k) for k in keys}
+    settings["severity"] = {"weight": ML.get("severity_weight", 0)}
+    if settings["severity"]["weight"]:
+        settings["severity"]["targets"] = ML["severity_targets"]
+        settings["severity"]["negatives_zero"] = ML["severity_negatives_zero"]
     if wildcards.mlmodel == "ce":
         settings["iterations"] = ML.get("baseline_iterations") or ML["iterations"]
         settings["lr"] = ML["baseline_lr"]

@@ -17,9 +17,10 @@ from cxr_cbir.torch_utils import (
     seed_everything,
     set_threads,
 )
-from cxr_cbir.training.classifier import SeverityAux, choose_threshold, train_classifier
+from cxr_cbir.training.classifier import choose_threshold, train_classifier
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.metrics import binary_metrics
+from cxr_cbir.training.severity_head import SeverityAux
 from cxr_cbir.training.targets import target_matrix
 
 log = runlog.setup(snakemake.log[0])

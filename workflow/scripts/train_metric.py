@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
@@ -10,6 +11,8 @@ from cxr_cbir.io_utils import file_sha256, write_csv
 from cxr_cbir.models.metric import build_metric_model, init_trunk_from
 from cxr_cbir.torch_utils import pick_device, save_checkpoint, seed_everything, set_threads
 from cxr_cbir.training.metric import train_embedding
+from cxr_cbir.training.severity_head import SeverityAux
+from cxr_cbir.training.targets import target_matrix
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -29,6 +32,19 @@ log.info(
     train["class_name"].value_counts().to_dict(),
     len(val),
 )
+aux, severity = ml["severity"], None
+if aux["weight"]:
+    scores = {
+        s: target_matrix(d, aux["targets"], aux["negatives_zero"])
+        for s, d in (("train", train), ("validate", val))
+    }
+    severity = SeverityAux(scores["train"], scores["validate"], aux["weight"])
+    log.info(
+        "auxiliary severity head (weight %s): %s, %d scored training films",
+        aux["weight"],
+        aux["targets"],
+        int(np.isfinite(severity.train_scores).any(axis=1).sum()),
+    )
 seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
 model, init = build_metric_model(kind, ml), "random"
 if snakemake.input.get("init"):
@@ -56,6 +72,7 @@ model, history = train_embedding(
     workers=snakemake.params.training["workers"],
     init=init,
     monitor=ml["monitor"],
+    severity=severity,
 )
 kept = history[history["kept"]]
 log.info(

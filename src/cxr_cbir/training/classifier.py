@@ -19,22 +19,20 @@ training: the saved model is the classifier alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from ..errors import InputError
 from ..inference import predict
 from ..models.densenet import prepare
-from ..severity_eval import pearson
 from .augment import random_affine
 from .engine import Budget, batch_loader, fit, to_device
 from .metrics import binary_metrics
-from .targets import TargetScaler, masked_mse
+from .severity_head import SeverityAux, SeverityHeaded, head_r
+from .targets import masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -78,35 +76,6 @@ def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(cuts[best])
 
 
-@dataclass
-class SeverityAux:
-    """The auxiliary severity target of a classifier: (N, K) graded scores of the training
-    and validation films (column 0 the catalogues' graded score; NaN where a film has
-    none) and the weight of its loss against the disease's."""
-
-    train_scores: np.ndarray
-    val_scores: np.ndarray
-    weight: float
-
-
-class SeverityHeaded(nn.Module):
-    """A classifier (``embed`` then ``classifier``) with a linear severity head on its
-    embedding, for training only; ``forward`` is the classifier's own."""
-
-    def __init__(self, net: nn.Module, n_outputs: int) -> None:
-        super().__init__()
-        self.net = net
-        self.severity = nn.Linear(net.embedding_dim, n_outputs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(disease logit (N, 1), standardised severity scores (N, K))."""
-        e = self.net.embed(x)
-        return self.net.classifier(e), self.severity(e)
-
-
 class ClassifierTask:
     """Weighted BCE on shuffled batches; validation AUC, loss and F1 at 0.5.
 
@@ -125,9 +94,7 @@ class ClassifierTask:
         self.batch_size = batch_size
         self.severity = severity
         if severity is not None:
-            z = TargetScaler(severity.train_scores).forward(severity.train_scores)
-            self.scores = torch.from_numpy(np.nan_to_num(z, nan=0.0).astype(np.float32))
-            self.scored = torch.from_numpy(np.isfinite(z).astype(np.float32))
+            self.scores, self.scored = severity.standardised()
 
     def batches(self, epoch, generator):
         order = torch.randperm(len(self.train_x), generator=generator).numpy()
@@ -169,15 +136,9 @@ class ClassifierTask:
 
     def severity_r(self) -> float:
         """Pearson r of the head's graded score with the validation films' own."""
-        y = self.severity.val_scores[:, 0]
-        ok = np.isfinite(y)
-        if ok.sum() < 3:
-            return float("nan")
-        x, pred = self.val_x[np.flatnonzero(ok)], []
-        for i in range(0, len(x), self.batch_size):
-            batch = prepare(torch.from_numpy(np.array(x[i : i + self.batch_size])))
-            pred.append(self.model.outputs(batch.to(self.device))[1][:, 0].float().cpu().numpy())
-        return pearson(np.concatenate(pred), y[ok])
+        return head_r(
+            self.model, self.val_x, self.severity.val_scores, self.batch_size, self.device
+        )
 
 
 def train_classifier(
