@@ -156,3 +156,23 @@ def test_batch_query_of_films_and_a_folder(tiny_run, tmp_path, capsys):
     assert sorted(p.name for p in panels.iterdir()) == sorted(
         f"{f.stem}_dml.png" for f in films[:2]
     )
+
+
+def test_the_run_layout_is_what_the_workflow_wrote(tiny_run):
+    """One run contract: the paths the query engine reads (RunLayout) are the files the
+    workflow wrote, and the indexes it lists are all the run has."""
+    engine = QueryEngine("tiny", tiny_run)
+    layout, settings = engine.layout, engine.settings
+    written = {(p.parent.name, p.stem) for p in (tiny_run / layout.out / "index").glob("*/*.npz")}
+    assert written == set(engine.indexed()) and len(written) == 14
+    files = [layout.index_table(s, m) for s, m in engine.indexed()]
+    for condition in settings["conditions"]:
+        files += [layout.model(condition, m) for m in settings["condition_models"]]
+        files += [layout.readout(condition), layout.severity_scaler(condition)]
+        files += [layout.model(condition, "sev"), layout.saliency_maps(condition)]
+        files += [layout.saliency_ids(condition)]
+    files += [layout.model("metric", m) for m in settings["metric_methods"]]
+    files += [layout.seg_member(m) for m in settings["segmentation"]["members"]]
+    missing = [f for f in files + [layout.seg_ensemble] if not (tiny_run / f).is_file()]
+    assert not missing
+    assert settings["condition_models"] == ["att", "cnn", "ig"]

@@ -21,6 +21,7 @@ from .cache import ImageCache
 from .errors import InputError
 from .imaging import UnreadableImage
 from .index import EmbeddingIndex
+from .layout import RunLayout
 from .preprocessing import FilmPreprocessing
 from .segmentation.apply import preprocess_films
 from .segmentation.ensemble import read_weights
@@ -42,7 +43,7 @@ class QueryResult:
 
 
 def load_settings(workdir: Path, run: str) -> dict:
-    path = workdir / "results" / run / "index" / "settings.json"
+    path = workdir / RunLayout(run).settings
     if not path.exists():
         raise InputError(
             f"{path}: not found; finish the run first (snakemake --configfile <config of {run}>)"
@@ -50,9 +51,9 @@ def load_settings(workdir: Path, run: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _require(path: Path, what: str) -> Path:
+def _require(path: Path, what: str, run: str) -> Path:
     if not path.exists():
-        raise InputError(f"{path}: {what} not found; is the run {path.parts[1]!r} finished?")
+        raise InputError(f"{path}: {what} not found; is the run {run!r} finished?")
     return path
 
 
@@ -64,13 +65,13 @@ class QueryEngine:
     def __init__(self, run: str, workdir: str | Path = ".", backend: str = "auto", device=None):
         self.workdir = Path(workdir)
         self.run = run
+        self.layout = RunLayout(run)
         self.settings = load_settings(self.workdir, run)
-        self.out = self.workdir / self.settings["out"]
         self.preprocessing = FilmPreprocessing.from_settings(self.settings)
         seg = self.settings.get("segmentation") or {}
         if self.preprocessing.segments and seg.get("ensemble"):
             # the members' weights the run chose on validation pairs
-            table = _require(self.workdir / seg["ensemble"], "segmentation ensemble")
+            table = self._file(seg["ensemble"], "segmentation ensemble")
             weights = read_weights(table, list(seg["members"]))
             self.preprocessing = replace(self.preprocessing, seg_weights=weights)
         self.backend = backend
@@ -83,6 +84,12 @@ class QueryEngine:
     # -- what can be asked -------------------------------------------------------------
     def models(self) -> list[str]:
         return self.settings["condition_methods"] + self.settings["metric_methods"]
+
+    def indexed(self) -> list[tuple[str, str]]:
+        """(scope, method) of every search index the run wrote."""
+        s = self.settings
+        pairs = [(c, m) for c in s["conditions"] for m in s["condition_methods"]]
+        return pairs + [("metric", m) for m in s["metric_methods"]]
 
     def scope(self, model: str, condition: str | None = None) -> str:
         """``metric`` for dml/ce, else the condition (default: the run's first)."""
@@ -108,7 +115,7 @@ class QueryEngine:
             if self.preprocessing.segments:
                 seg = self.settings["segmentation"]
                 paths = {
-                    name: _require(self.workdir / m["model"], f"segmentation member {name}")
+                    name: self._file(m["model"], f"segmentation member {name}")
                     for name, m in seg["members"].items()
                 }
                 self._members = load_members(seg["members"], paths, self.device)
@@ -133,19 +140,23 @@ class QueryEngine:
                 continue
             return images, failed
 
+    def _file(self, path: str, what: str) -> Path:
+        """A file of the run's layout under the working directory; an error naming it if
+        the run has not written it."""
+        return _require(self.workdir / path, what, self.run)
+
     # -- embedding -----------------------------------------------------------------------
     def _net(self, scope: str, kind: str):
         key = (scope, kind)
         if key not in self._nets:
+            path = self._file(self.layout.model(scope, kind), f"{kind} model")
             if scope == "metric":
                 from .models.metric import load_metric_model
 
-                path = _require(self.out / "models" / "metric" / kind / "model.pt", f"{kind} model")
                 net = load_metric_model(kind, self.settings["metric_model"], path, self.device)
             else:
                 from .models import load_model
 
-                path = _require(self.out / "models" / scope / kind / "model.pt", f"{kind} model")
                 net = load_model(kind, path, self.device)
             self._nets[key] = net
         return self._nets[key]
@@ -159,9 +170,8 @@ class QueryEngine:
             net = self._net(scope, model)
             vectors, _, masks = embed_all(net, images, batch_size, self.device, with_mask=True)
             return vectors, masks
-        trained = _trained(self.out, scope)
         maps = None
-        if "cnn" in trained:
+        if "cnn" in self.settings["condition_models"]:
             from .saliency import saliency_maps
 
             method = self.settings["saliency_method"]
@@ -172,7 +182,7 @@ class QueryEngine:
         if model == "cnn_sev":  # the CNN's features through the run's severity readout
             from .severity_readout import apply_readout
 
-            path = _require(self.out / "models" / scope / "cnn_sev" / "readout.npz", "readout")
+            path = self._file(self.layout.readout(scope), "readout")
             with np.load(path) as z:
                 readout = {k: z[k] for k in z.files}
             vectors = compute_embeddings(self._net(scope, "cnn"), images, batch_size, self.device)
@@ -189,12 +199,11 @@ class QueryEngine:
         from .models.multi_output import load_multi_output_model
         from .training.multi_output import predict_outputs
 
-        folder = self.out / "models" / scope / "sev"
-        with np.load(_require(folder / "scaler.npz", "severity scaler")) as z:
+        with np.load(self._file(self.layout.severity_scaler(scope), "severity scaler")) as z:
             mean, scale = z["mean"], z["scale"]
         key = (scope, "sev")
         if key not in self._nets:
-            path = _require(folder / "model.pt", "sev model")
+            path = self._file(self.layout.model(scope, "sev"), "sev model")
             self._nets[key] = load_multi_output_model(path, len(mean), self.device)
         z = predict_outputs(self._nets[key], images, batch_size, self.device)
         return (z * scale + mean)[:, :1].astype(np.float32)
@@ -203,8 +212,8 @@ class QueryEngine:
     def index(self, scope: str, model: str) -> tuple[EmbeddingIndex, pd.DataFrame]:
         key = (scope, model)
         if key not in self._indexes:
-            path = _require(self.out / "index" / scope / f"{model}.npz", f"{model} index")
-            table = pd.read_parquet(self.out / "index" / scope / f"{model}.parquet")
+            path = self._file(self.layout.index(scope, model), f"{model} index")
+            table = pd.read_parquet(self.workdir / self.layout.index_table(scope, model))
             self._indexes[key] = (
                 EmbeddingIndex.load(path, self.backend),
                 table.set_index("image_id"),
@@ -263,17 +272,13 @@ class QueryEngine:
             from .inference import embed_all
 
             return embed_all(self._net("metric", "dml"), images, 8, self.device, with_mask=True)[2]
-        maps_path = self.out / "saliency" / scope / "maps.npy"
+        maps_path = self.workdir / self.layout.saliency_maps(scope)
         if not maps_path.exists():
             return None
         maps = np.load(maps_path, mmap_mode="r")
-        ids_path = self.out / "saliency" / scope / "ids.parquet"
+        ids_path = self.workdir / self.layout.saliency_ids(scope)
         row = {i: k for k, i in enumerate(pd.read_parquet(ids_path)["image_id"])}
         return np.stack([np.asarray(maps[row[i]], np.float32) for i in ids])
-
-
-def _trained(out: Path, scope: str) -> set[str]:
-    return {p.parent.name for p in (out / "models" / scope).glob("*/model.pt")}
 
 
 def format_table(result: QueryResult) -> str:

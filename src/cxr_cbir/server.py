@@ -82,12 +82,12 @@ def _index_films(engine: QueryEngine) -> tuple[dict[str, list[str]], dict[str, s
     """({scope: its index's test-split films, sorted} for the 'pick a film' list,
     {image id: archive path} of every indexed film), read once when the app starts."""
     test, paths = {}, {}
-    for path in sorted((engine.out / "index").glob("*/*.parquet")):
-        table = pd.read_parquet(path)
+    for scope, method in engine.indexed():
+        table = pd.read_parquet(engine.workdir / engine.layout.index_table(scope, method))
         paths.update(zip(table["image_id"], table["path"], strict=True))
         if "split" in table:  # the metric index of a run may have no split column
             ids = table.loc[table["split"] == "test", "image_id"]
-            test.setdefault(path.parent.name, set()).update(ids)
+            test.setdefault(scope, set()).update(ids)
     return {scope: sorted(ids) for scope, ids in test.items() if ids}, paths
 
 

@@ -10,6 +10,7 @@ if str(SRC) not in sys.path:
 from cxr_cbir.config import validate_config  # noqa: E402
 from cxr_cbir.code_deps import package_modules  # noqa: E402
 from cxr_cbir.errors import InputError  # noqa: E402
+from cxr_cbir.layout import RunLayout  # noqa: E402
 from cxr_cbir.mimic_layout import CHEXPERT_FILE, METADATA_FILE, SPLIT_FILE  # noqa: E402
 from cxr_cbir.segmentation.conventions import CONVENTIONS  # noqa: E402
 
@@ -21,7 +22,9 @@ except InputError as exc:
     raise WorkflowError(str(exc)) from None
 
 RUN = config["run"]
-OUT = f"results/{RUN}"
+# every output path the query engine reads too is written once, in RunLayout
+LAYOUT = RunLayout(RUN)
+OUT = LAYOUT.out
 ROOT = config["data"]["root"]
 CONDITIONS = list(config["conditions"])
 # Catalogue sets scored by nDCG: one per condition, plus extra studies (e.g. an
@@ -195,7 +198,7 @@ def init_weights(condition, model):
         return [PRETRAIN_MODEL]
     if ":" in init and "/" not in init:
         other_model, other_condition = init.split(":", 1)
-        return [f"{OUT}/models/{other_condition}/{other_model}/model.pt"]
+        return [LAYOUT.model(other_condition, other_model)]
     return [init]
 
 
@@ -203,8 +206,8 @@ def classifier_inputs(wildcards):
     """CNN and ATT train on cached images, IG on the condition's saliency maps."""
     inputs = {"init": init_weights(wildcards.condition, wildcards.model)}
     if wildcards.model == "ig":
-        inputs["maps"] = f"{OUT}/saliency/{wildcards.condition}/maps.npy"
-        inputs["map_ids"] = f"{OUT}/saliency/{wildcards.condition}/ids.parquet"
+        inputs["maps"] = LAYOUT.saliency_maps(wildcards.condition)
+        inputs["map_ids"] = LAYOUT.saliency_ids(wildcards.condition)
     else:
         inputs["images"] = CACHE_IMAGES
         inputs["index"] = CACHE_INDEX
@@ -215,10 +218,10 @@ def embedding_inputs(wildcards):
     """cnn / att: images; ig: maps; cnn_ig: the CNN on saliency maps (no retraining)."""
     method = wildcards.method
     model = "cnn" if method == "cnn_ig" else method
-    inputs = {"model": f"{OUT}/models/{wildcards.condition}/{model}/model.pt"}
+    inputs = {"model": LAYOUT.model(wildcards.condition, model)}
     if method in ("ig", "cnn_ig"):
-        inputs["maps"] = f"{OUT}/saliency/{wildcards.condition}/maps.npy"
-        inputs["map_ids"] = f"{OUT}/saliency/{wildcards.condition}/ids.parquet"
+        inputs["maps"] = LAYOUT.saliency_maps(wildcards.condition)
+        inputs["map_ids"] = LAYOUT.saliency_ids(wildcards.condition)
     else:
         inputs["images"] = CACHE_IMAGES
         inputs["index"] = CACHE_INDEX
@@ -267,7 +270,7 @@ def severity_model_spec(wildcards):
 
 
 PRETRAIN = config.get("pretrain") or {}
-PRETRAIN_MODEL = f"{OUT}/models/pretrain/cnn/model.pt"
+PRETRAIN_MODEL = LAYOUT.model("pretrain", "cnn")
 
 
 def pretrain_spec():
@@ -318,7 +321,7 @@ def severity_init(wildcards):
     if library:
         return [library]
     if init == "cnn":
-        return [f"{OUT}/models/{wildcards.condition}/cnn/model.pt"]
+        return [LAYOUT.model(wildcards.condition, "cnn")]
     if init == "pretrain":
         return [PRETRAIN_MODEL]
     return [init]
@@ -336,7 +339,7 @@ def cross_source_inputs(wildcards):
         inputs[f"cohort_{c}"] = f"{OUT}/data/{c}/cohort.parquet"
         for m in CROSS_EMBEDDING_METHODS:
             inputs[f"{c}_{m}"] = f"{OUT}/embeddings/{c}/{m}.npz"
-            inputs[f"{c}_{m}_model"] = f"{OUT}/models/{c}/{m}/model.pt"
+            inputs[f"{c}_{m}_model"] = LAYOUT.model(c, m)
     if severity_outputs():  # sev / cnn_sev: their held-out r, as severity_eval has it
         inputs["severity"] = severity_outputs()[0]
     if ML:
@@ -538,7 +541,7 @@ def model_outputs():
 def metric_init(wildcards):
     """The trained ce baseline when the dml network starts from its trunk (init: ce)."""
     if wildcards.mlmodel == "dml" and ML.get("init") == "ce":
-        return f"{OUT}/models/metric/ce/model.pt"
+        return LAYOUT.model("metric", "ce")
     library = library_weights(ML.get("init", "random"), "resnet")
     if library:  # both trunks from library weights, as Zhong et al.
         return library
@@ -594,13 +597,9 @@ def index_columns(scope):
 
 
 def index_files():
-    files = [
-        f"{OUT}/index/{c}/{m}.npz"
-        for c in CONDITIONS
-        for m in MODELS.get("methods", [])
-    ]
-    files += [f"{OUT}/index/metric/{m}.npz" for m in ML_METHODS]
-    return files + ([f"{OUT}/index/settings.json"] if files else [])
+    files = [LAYOUT.index(c, m) for c in CONDITIONS for m in MODELS.get("methods", [])]
+    files += [LAYOUT.index("metric", m) for m in ML_METHODS]
+    return files + ([LAYOUT.settings] if files else [])
 
 
 def query_settings():
@@ -611,10 +610,9 @@ def query_settings():
     if SEG.get("flips"):
         seg["flips"] = True
     if SEG:
-        seg["ensemble"] = f"{OUT}/segmentation/ensemble.csv"
+        seg["ensemble"] = LAYOUT.seg_ensemble
     seg["members"] = {
-        m: {**seg_member(m), "model": f"{OUT}/segmentation/members/{m}/model.pt"}
-        for m in SEG_MEMBERS
+        m: {**seg_member(m), "model": LAYOUT.seg_member(m)} for m in SEG_MEMBERS
     }
     return {
         "run": RUN,
@@ -627,6 +625,8 @@ def query_settings():
         "cache_index": CACHE_INDEX,
         "conditions": CONDITIONS,
         "condition_methods": list(MODELS.get("methods", [])),
+        # the DenseNet classifiers each condition trains (cnn_ig, cnn_sev read the CNN)
+        "condition_models": CLASSIFIERS,
         "saliency_method": MODELS.get("saliency", {}).get("method", "deep_taylor"),
         "metric_methods": ML_METHODS,
         "metric_model": {

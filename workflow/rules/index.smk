@@ -7,8 +7,8 @@ rule embedding_index:
         unpack(index_inputs),
         code=package_code("build_index.py"),
     output:
-        index=f"{OUT}/index/{{scope}}/{{method}}.npz",
-        table=f"{OUT}/index/{{scope}}/{{method}}.parquet",
+        index=LAYOUT.index("{scope}", "{method}"),
+        table=LAYOUT.index_table("{scope}", "{method}"),
     log:
         f"{OUT}/logs/index_{{scope}}_{{method}}.log",
     benchmark:
@@ -29,7 +29,7 @@ rule query_settings:
     input:
         code=package_code("query_settings.py"),
     output:
-        f"{OUT}/index/settings.json",
+        LAYOUT.settings,
     log:
         f"{OUT}/logs/query_settings.log",
     benchmark:

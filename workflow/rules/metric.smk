@@ -31,7 +31,7 @@ rule train_metric:
         code=package_code("train_metric.py"),
         init=metric_init,
     output:
-        model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
+        model=LAYOUT.model("metric", "{mlmodel}"),
         history=f"{OUT}/models/metric/{{mlmodel}}/history.csv",
     log:
         f"{OUT}/logs/train_metric_{{mlmodel}}.log",
@@ -58,7 +58,7 @@ rule train_metric:
 
 rule embed_metric_shard:
     input:
-        model=f"{OUT}/models/metric/{{mlmodel}}/model.pt",
+        model=LAYOUT.model("metric", "{mlmodel}"),
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
         code=package_code("embed_metric.py"),
@@ -157,7 +157,7 @@ rule retrieval_eval:
 
 rule attention_gallery:
     input:
-        model=f"{OUT}/models/metric/dml/model.pt",
+        model=LAYOUT.model("metric", "dml"),
         labels=f"{OUT}/data/metric/labels.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,

@@ -9,7 +9,7 @@ rule train_classifier:
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         code=package_code("train_classifier.py"),
     output:
-        model=f"{OUT}/models/{{condition}}/{{model}}/model.pt",
+        model=LAYOUT.model("{condition}", "{model}"),
         history=f"{OUT}/models/{{condition}}/{{model}}/history.csv",
         metrics=f"{OUT}/models/{{condition}}/{{model}}/metrics.csv",
         predictions=f"{OUT}/models/{{condition}}/{{model}}/predictions.csv",
@@ -40,7 +40,7 @@ rule train_classifier:
 
 rule saliency_shard:
     input:
-        model=f"{OUT}/models/{{condition}}/cnn/model.pt",
+        model=LAYOUT.model("{condition}", "cnn"),
         cohort=f"{OUT}/data/{{condition}}/cohort.parquet",
         images=CACHE_IMAGES,
         index=CACHE_INDEX,
@@ -77,8 +77,8 @@ rule saliency:
         index=CACHE_INDEX,
         code=package_code("saliency.py"),
     output:
-        maps=f"{OUT}/saliency/{{condition}}/maps.npy",
-        ids=f"{OUT}/saliency/{{condition}}/ids.parquet",
+        maps=LAYOUT.saliency_maps("{condition}"),
+        ids=LAYOUT.saliency_ids("{condition}"),
         gallery=report(
             f"{OUT}/saliency/{{condition}}/gallery.png",
             caption="../report/saliency_gallery.rst",
@@ -153,7 +153,7 @@ rule severity_readout:
         code=package_code("severity_readout.py"),
     output:
         embeddings=f"{OUT}/embeddings/{{condition}}/cnn_sev.npz",
-        readout=f"{OUT}/models/{{condition}}/cnn_sev/readout.npz",
+        readout=LAYOUT.readout("{condition}"),
         fit=report(
             f"{OUT}/models/{{condition}}/cnn_sev/fit.csv",
             caption="../report/severity_readout.rst",

@@ -31,7 +31,7 @@ rule pretrain:
         index=CACHE_INDEX,
         code=package_code("pretrain.py"),
     output:
-        model=f"{OUT}/models/pretrain/cnn/model.pt",
+        model=LAYOUT.model("pretrain", "cnn"),
         history=f"{OUT}/models/pretrain/cnn/history.csv",
         metrics=report(
             f"{OUT}/models/pretrain/cnn/metrics.csv",

@@ -31,7 +31,7 @@ rule seg_train:
         weights=lambda wc: seg_member(wc.member).get("weights") or [],
         code=package_code("seg_train.py"),
     output:
-        model=f"{OUT}/segmentation/members/{{member}}/model.pt",
+        model=LAYOUT.seg_member("{member}"),
         history=f"{OUT}/segmentation/members/{{member}}/history.csv",
     log:
         f"{OUT}/logs/seg_train_{{member}}.log",
@@ -57,7 +57,7 @@ rule seg_probs:
     input:
         table=f"{OUT}/segmentation/pairs.parquet",
         arrays=f"{OUT}/segmentation/pairs.npz",
-        model=f"{OUT}/segmentation/members/{{member}}/model.pt",
+        model=LAYOUT.seg_member("{member}"),
         code=package_code("seg_probs.py"),
     output:
         f"{OUT}/segmentation/members/{{member}}/probs.npz",
@@ -90,7 +90,7 @@ rule seg_select:
         code=package_code("seg_select.py"),
     output:
         report(
-            f"{OUT}/segmentation/ensemble.csv",
+            LAYOUT.seg_ensemble,
             caption="../report/seg_ensemble.rst",
             category="Segmentation",
         ),
@@ -117,7 +117,7 @@ rule seg_evaluate:
         probs=expand(
             f"{OUT}/segmentation/members/{{member}}/probs.npz", member=SEG_MEMBERS
         ),
-        ensemble=f"{OUT}/segmentation/ensemble.csv",
+        ensemble=LAYOUT.seg_ensemble,
         code=package_code("seg_evaluate.py"),
     output:
         dice=report(
@@ -159,10 +159,8 @@ rule seg_apply:
     input:
         images=f"{OUT}/cache/images.parquet",
         index=f"{OUT}/cache/index.parquet",
-        models=expand(
-            f"{OUT}/segmentation/members/{{member}}/model.pt", member=SEG_MEMBERS
-        ),
-        ensemble=f"{OUT}/segmentation/ensemble.csv",
+        models=expand(LAYOUT.seg_member("{member}"), member=SEG_MEMBERS),
+        ensemble=LAYOUT.seg_ensemble,
         code=package_code("seg_apply.py"),
     output:
         masks=f"{OUT}/segmentation/masks/{{shard}}.npz",

@@ -12,8 +12,8 @@ rule train_severity:
         init=severity_init,
         code=package_code("train_severity.py"),
     output:
-        model=f"{OUT}/models/{{condition}}/sev/model.pt",
-        scaler=f"{OUT}/models/{{condition}}/sev/scaler.npz",
+        model=LAYOUT.model("{condition}", "sev"),
+        scaler=LAYOUT.severity_scaler("{condition}"),
         history=f"{OUT}/models/{{condition}}/sev/history.csv",
         predictions=f"{OUT}/models/{{condition}}/sev/predictions.csv",
         embeddings=f"{OUT}/embeddings/{{condition}}/sev.npz",
