@@ -145,7 +145,6 @@ def train_member(
     checkpoint: str | Path,
     weights: str | None = None,
     device: torch.device | str = "cpu",
-    max_steps: int | None = None,
     val_images: np.ndarray | None = None,
     val_masks: np.ndarray | None = None,
     budget: Budget | None = None,
@@ -199,7 +198,6 @@ def train_member(
         device=device,
         loader=batch_loader(task.load, device, workers),
         desc=f"{arch}/{encoder} epoch",
-        max_steps=max_steps,
     )
     return model, history
 

@@ -156,7 +156,6 @@ def train_classifier(
     device="cpu",
     augment: dict | None = None,
     workers: int = 0,
-    max_steps: int | None = None,
     severity: SeverityAux | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Returns the model at its best validation epoch and the per-epoch history.
@@ -194,6 +193,5 @@ def train_classifier(
         device=device,
         loader=batch_loader(task.load, device, workers),
         desc="classifier epoch",
-        max_steps=max_steps,
     )
     return (model.net if severity is not None else model), history

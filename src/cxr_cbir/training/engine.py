@@ -114,12 +114,12 @@ def autocast(device: torch.device, amp: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
+def _improved(score: float, best: float | None, mode: str) -> bool:
     if not np.isfinite(score):
         return False
     if best is None:
         return True
-    return score > best + min_delta if mode == "max" else score < best - min_delta
+    return score > best if mode == "max" else score < best
 
 
 def fit(
@@ -136,8 +136,6 @@ def fit(
     device: torch.device,
     loader: Callable[[list[np.ndarray]], object] | None = None,
     desc: str = "train",
-    min_delta: float = 0.0,
-    max_steps: int | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train ``model`` on ``task``; return it at its best validation epoch and the history.
 
@@ -166,7 +164,6 @@ def fit(
                 "state": state["best_model"],
             }
         log.info("%s: resuming from epoch %d (best %s so far)", desc, start + 1, best["score"])
-    steps = 0
     for epoch in range(start, budget.epochs):
         if stopped:
             break
@@ -196,9 +193,6 @@ def fit(
             scaler.update()
             losses.append(float(loss.detach()))
             seen += _batch_len(batch)
-            steps += 1
-            if max_steps and steps >= max_steps:
-                break
         seconds = time.perf_counter() - t0
         model.eval()
         with torch.inference_mode(), autocast(device, budget.amp):
@@ -215,7 +209,7 @@ def fit(
             "images_per_s": seen / max(seconds, 1e-9),
         }
         history.append(row)
-        if _improved(score, best["score"], mode, min_delta):
+        if _improved(score, best["score"], mode):
             best = {
                 "score": score,
                 "epoch": epoch,
@@ -255,8 +249,6 @@ def fit(
             },
             checkpoint,
         )
-        if max_steps and steps >= max_steps:
-            break
     hist = pd.DataFrame(history)
     if best["state"]:
         model.load_state_dict(best["state"])

@@ -69,6 +69,8 @@ def _random_batches(n: int, batch: int, n_batches: int, seed: int) -> list[np.nd
 
 
 MONITORS = ("precision_at_10", "recall_at_1")
+# random crops of at least this fraction of each side in training (the whole film at test)
+MIN_CROP = 0.8
 
 
 def leave_one_out_scores(
@@ -130,7 +132,7 @@ class EmbeddingTask:
 
     def loss(self, batch, generator):
         x, y, *scores = to_device(batch, self.device)
-        x = random_crop(prepare(x), self.s.get("min_crop", 0.8), generator=generator)
+        x = random_crop(prepare(x), MIN_CROP, generator=generator)
         if self.severity is None:
             out = self.model(x).float()
         else:
@@ -171,7 +173,6 @@ def train_embedding(
     checkpoint: str | Path,
     device="cpu",
     checkpoint_every: int = 20,
-    min_crop: float = 0.8,
     val_images: np.ndarray | None = None,
     val_labels: np.ndarray | None = None,
     patience: int = 0,
@@ -211,7 +212,6 @@ def train_embedding(
         "checkpoint_every": checkpoint_every,
         "per_class": per_class,
         "classes_per_batch": classes_per_batch,
-        "min_crop": min_crop,
     }
     task = EmbeddingTask(
         model, kind, images, labels, val_images, val_labels, settings, device, severity
