@@ -8,7 +8,8 @@ from cxr_cbir.cache import ImageCache
 from cxr_cbir.io_utils import write_csv
 from cxr_cbir.models.multi_output import MultiOutputDenseNet
 from cxr_cbir.torch_utils import pick_device, seed_everything, set_threads
-from cxr_cbir.training.multi_output import Recipe, finish, predict_outputs
+from cxr_cbir.training.engine import finish
+from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.pretrain import finding_matrix, mean_auc, pretrain
 
 log = runlog.setup(snakemake.log[0])

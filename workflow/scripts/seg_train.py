@@ -1,16 +1,13 @@
 """Train one lung-segmentation ensemble member (its probabilities: rule seg_probs)."""
 
-import os
-
 import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
-from cxr_cbir.io_utils import write_csv
 from cxr_cbir.segmentation.pairs import member_parts, pair_heads
 from cxr_cbir.segmentation.train import train_member
-from cxr_cbir.torch_utils import pick_device, save_checkpoint, set_threads
-from cxr_cbir.training.engine import Budget
+from cxr_cbir.torch_utils import pick_device, set_threads
+from cxr_cbir.training.engine import Budget, finish
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -53,6 +50,6 @@ model, history = train_member(
     n_heads=max(len(conventions), 1),
     bn_films=train.get("bn_films") or 0,
 )
-write_csv(history, snakemake.output.history)
-save_checkpoint(model.state_dict(), snakemake.output.model)
-os.remove(snakemake.params.checkpoint)  # complete: the next run starts afresh
+finish(
+    model, history, snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint
+)

@@ -1,7 +1,5 @@
 """Train the CNN, IG or ATT classifier of one condition; score it on validate and test."""
 
-import os
-
 import numpy as np
 import pandas as pd
 
@@ -13,12 +11,11 @@ from cxr_cbir.models import build_model
 from cxr_cbir.torch_utils import (
     load_state_dict_file,
     pick_device,
-    save_checkpoint,
     seed_everything,
     set_threads,
 )
 from cxr_cbir.training.classifier import choose_threshold, train_classifier
-from cxr_cbir.training.engine import Budget
+from cxr_cbir.training.engine import Budget, finish
 from cxr_cbir.training.metrics import binary_metrics
 from cxr_cbir.training.severity_head import SeverityAux
 from cxr_cbir.training.targets import target_matrix
@@ -102,7 +99,10 @@ predictions = pd.concat(
     ]
 )
 write_csv(predictions, snakemake.output.predictions)
-write_csv(history.assign(condition=condition, model=kind), snakemake.output.history)
-save_checkpoint(model.state_dict(), snakemake.output.model)
-if os.path.exists(snakemake.params.checkpoint):
-    os.remove(snakemake.params.checkpoint)  # complete: a later rerun starts afresh
+finish(
+    model,
+    history.assign(condition=condition, model=kind),
+    snakemake.output.model,
+    snakemake.output.history,
+    snakemake.params.checkpoint,
+)

@@ -1,15 +1,14 @@
 """Train the metric-learning embedding (dml) or the cross-entropy baseline (ce)."""
 
-import os
-
 import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
 from cxr_cbir.cohort_data import cohort_images
-from cxr_cbir.io_utils import file_sha256, write_csv
+from cxr_cbir.io_utils import file_sha256
 from cxr_cbir.models.metric import build_metric_model, init_trunk_from
-from cxr_cbir.torch_utils import pick_device, save_checkpoint, seed_everything, set_threads
+from cxr_cbir.torch_utils import pick_device, seed_everything, set_threads
+from cxr_cbir.training.engine import finish
 from cxr_cbir.training.metric import train_embedding
 from cxr_cbir.training.severity_head import SeverityAux
 from cxr_cbir.training.targets import target_matrix
@@ -83,7 +82,6 @@ log.info(
     ml["monitor"],
     kept[f"val_{ml['monitor']}"].round(3).tolist(),
 )
-write_csv(history, snakemake.output.history)
-save_checkpoint(model.state_dict(), snakemake.output.model)
-if os.path.exists(snakemake.params.checkpoint):
-    os.remove(snakemake.params.checkpoint)
+finish(
+    model, history, snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint
+)

@@ -10,7 +10,8 @@ from cxr_cbir.models.multi_output import MultiOutputDenseNet
 from cxr_cbir.severity_eval import long_predictions
 from cxr_cbir.shards import save_arrays
 from cxr_cbir.torch_utils import load_state_dict_file, pick_device, seed_everything, set_threads
-from cxr_cbir.training.multi_output import Recipe, finish, predict_outputs
+from cxr_cbir.training.engine import finish
+from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.severity import train_severity
 from cxr_cbir.training.targets import target_matrix
 

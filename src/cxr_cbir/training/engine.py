@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import InputError
+from ..io_utils import write_csv
 from ..torch_utils import (
     history_from_state,
     history_to_state,
@@ -310,3 +312,12 @@ def to_device(x, device: torch.device):
     if isinstance(x, (tuple, list)):
         return type(x)(to_device(v, device) for v in x)
     return x.to(device, non_blocking=True)
+
+
+def finish(model, history: pd.DataFrame, model_path, history_path, checkpoint: str | Path):
+    """A training job's ending: history and weights written, the resume checkpoint removed
+    (a later rerun starts afresh)."""
+    write_csv(history, history_path)
+    save_checkpoint(model.state_dict(), model_path)
+    if os.path.exists(checkpoint):
+        os.remove(checkpoint)

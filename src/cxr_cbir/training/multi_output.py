@@ -4,16 +4,13 @@ batches, prediction, the engine call from a config recipe, and the job's ending.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..models.densenet import prepare
-from ..torch_utils import save_checkpoint
 from .classifier import make_optimizer
 from .engine import Budget, batch_loader, fit
 
@@ -98,14 +95,3 @@ def fit_task(task, recipe: Recipe, monitor: str, desc: str, fingerprint: str):
         loader=batch_loader(task.load, task.device, task.workers),
         desc=desc,
     )
-
-
-def finish(model, history: pd.DataFrame, model_path, history_path, checkpoint: str | Path):
-    """The job's ending: history and weights written, the resume checkpoint removed (a
-    later rerun starts afresh)."""
-    from ..io_utils import write_csv
-
-    write_csv(history, history_path)
-    save_checkpoint(model.state_dict(), model_path)
-    if os.path.exists(checkpoint):
-        os.remove(checkpoint)
