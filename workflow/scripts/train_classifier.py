@@ -1,6 +1,5 @@
 """Train the CNN, IG or ATT classifier of one condition; score it on validate and test."""
 
-import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
@@ -18,7 +17,6 @@ from cxr_cbir.training.classifier import choose_threshold, train_classifier
 from cxr_cbir.training.engine import Budget, finish
 from cxr_cbir.training.metrics import binary_metrics
 from cxr_cbir.training.severity_head import SeverityAux
-from cxr_cbir.training.targets import target_matrix
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -48,18 +46,11 @@ log.info(
     len(data["validate"][1]),
     len(data["test"][1]),
 )
-aux = snakemake.params.severity
-severity = None
-if aux["weight"]:
-    scores = target_matrix(cohort, aux["targets"], aux["negatives_zero"])
-    split = cohort["split"].to_numpy()
-    severity = SeverityAux(scores[split == "train"], scores[split == "validate"], aux["weight"])
-    log.info(
-        "auxiliary severity head (weight %s): %s, %d scored training films",
-        aux["weight"],
-        aux["targets"],
-        int(np.isfinite(severity.train_scores).any(axis=1).sum()),
-    )
+severity = SeverityAux.from_films(
+    cohort[cohort["split"] == "train"],
+    cohort[cohort["split"] == "validate"],
+    snakemake.params.severity,
+)
 model, history = train_classifier(
     model,
     *data["train"],

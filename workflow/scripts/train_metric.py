@@ -1,6 +1,5 @@
 """Train the metric-learning embedding (dml) or the cross-entropy baseline (ce)."""
 
-import numpy as np
 import pandas as pd
 
 from cxr_cbir import runlog
@@ -11,7 +10,6 @@ from cxr_cbir.torch_utils import pick_device, seed_everything, set_threads
 from cxr_cbir.training.engine import finish
 from cxr_cbir.training.metric import train_embedding
 from cxr_cbir.training.severity_head import SeverityAux
-from cxr_cbir.training.targets import target_matrix
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
@@ -31,19 +29,7 @@ log.info(
     train["class_name"].value_counts().to_dict(),
     len(val),
 )
-aux, severity = ml["severity"], None
-if aux["weight"]:
-    scores = {
-        s: target_matrix(d, aux["targets"], aux["negatives_zero"])
-        for s, d in (("train", train), ("validate", val))
-    }
-    severity = SeverityAux(scores["train"], scores["validate"], aux["weight"])
-    log.info(
-        "auxiliary severity head (weight %s): %s, %d scored training films",
-        aux["weight"],
-        aux["targets"],
-        int(np.isfinite(severity.train_scores).any(axis=1).sum()),
-    )
+severity = SeverityAux.from_films(train, val, ml["severity"])
 seed_everything(snakemake.params.seed)  # the random init too: same seed, same model
 model, init = build_metric_model(kind, ml), "random"
 if snakemake.input.get("init"):

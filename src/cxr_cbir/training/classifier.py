@@ -31,7 +31,7 @@ from ..models.densenet import prepare
 from .augment import random_affine
 from .engine import Budget, batch_loader, fit, to_device
 from .metrics import binary_metrics
-from .severity_head import SeverityAux, SeverityHeaded, head_r
+from .severity_head import SeverityAux, attach_head, detach_head, head_r
 from .targets import masked_mse
 
 log = logging.getLogger(__name__)
@@ -166,10 +166,7 @@ def train_classifier(
     """
     device = torch.device(device)
     net = model
-    if severity is not None and severity.weight > 0:
-        model = SeverityHeaded(net, severity.train_scores.shape[1])
-    else:
-        severity = None
+    model, severity = attach_head(net, severity)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(optimizer, model.parameters(), lr)
     augment = augment or {"degrees": 5.0, "translate": 0.05}
@@ -179,7 +176,7 @@ def train_classifier(
     two_classes = len(np.unique(val_y)) == 2
     fingerprint = f"{type(net).__name__}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}"
     if severity is not None:
-        fingerprint += f"|severity={severity.weight}x{severity.train_scores.shape[1]}"
+        fingerprint += severity.fingerprint
     model, history = fit(
         model,
         opt,
@@ -194,4 +191,4 @@ def train_classifier(
         loader=batch_loader(task.load, device, workers),
         desc="classifier epoch",
     )
-    return (model.net if severity is not None else model), history
+    return detach_head(model), history

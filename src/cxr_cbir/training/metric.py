@@ -38,7 +38,7 @@ from ..inference import embed_all
 from ..models.densenet import prepare
 from .augment import random_crop
 from .engine import Budget, batch_loader, fit, to_device
-from .severity_head import SeverityAux, SeverityHeaded, head_r
+from .severity_head import SeverityAux, attach_head, detach_head, head_r
 from .targets import masked_mse
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,9 @@ class EmbeddingTask:
     def validate(self):
         if len(self.val_labels) < 2:
             return {m: float("nan") for m in MONITORS}
-        net = self.model.net if self.severity is not None else self.model
-        embs, feats = embed_all(net, self.val_images, 32, self.device, progress=False)
+        embs, feats = embed_all(
+            detach_head(self.model), self.val_images, 32, self.device, progress=False
+        )
         vecs, metric = (embs, "l2") if self.kind == "dml" else (feats, "cosine")
         out = leave_one_out_scores(vecs, self.val_labels, metric)
         if self.severity is not None:
@@ -199,10 +200,7 @@ def train_embedding(
         raise InputError(f"unknown metric monitor {monitor!r}; use one of {list(MONITORS)}")
     device = torch.device(device)
     net = model
-    if severity is not None and severity.weight > 0:
-        model = SeverityHeaded(net, severity.train_scores.shape[1])
-    else:
-        severity = None
+    model, severity = attach_head(net, severity)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     if val_images is None:
@@ -221,7 +219,7 @@ def train_embedding(
         f"{len(images)}|{checkpoint_every}|{init}|{monitor}"
     )
     if severity is not None:
-        fingerprint += f"|severity={severity.weight}x{severity.train_scores.shape[1]}"
+        fingerprint += severity.fingerprint
     budget = Budget(
         epochs=-(-iterations // checkpoint_every), patience=patience, schedule=schedule, amp=amp
     )
@@ -241,4 +239,4 @@ def train_embedding(
     )
     history.insert(1, "iteration", np.minimum(history["epoch"] * checkpoint_every, iterations))
     history["monitor"] = monitor
-    return (model.net if severity is not None else model), history
+    return detach_head(model), history

@@ -1,6 +1,6 @@
 """What the multi-output DenseNet's trainers share (the severity model, the pretraining
 stage): a table of targets with unknown entries (NaN) masked out of the loss, shuffled
-batches, prediction, the engine call from a config recipe, and the job's ending."""
+batches, prediction and the engine call from a config recipe."""
 
 from __future__ import annotations
 

@@ -10,15 +10,19 @@ the network alone. Shared by the classifiers (CNN, IG, ATT) and the metric model
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from ..models.densenet import prepare
 from ..severity_eval import pearson
-from .targets import TargetScaler
+from .targets import TargetScaler, target_matrix
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +34,28 @@ class SeverityAux:
     train_scores: np.ndarray
     val_scores: np.ndarray
     weight: float
+
+    @classmethod
+    def from_films(cls, train: pd.DataFrame, val: pd.DataFrame, spec: dict) -> SeverityAux | None:
+        """The target of a job's ``spec`` (``weight``; with a weight above 0 also
+        ``targets`` and ``negatives_zero``) on its training and validation films; None
+        for weight 0."""
+        if not spec["weight"]:
+            return None
+        scores = [target_matrix(d, spec["targets"], spec["negatives_zero"]) for d in (train, val)]
+        aux = cls(*scores, spec["weight"])
+        log.info(
+            "auxiliary severity head (weight %s): %s, %d scored training films",
+            spec["weight"],
+            spec["targets"],
+            int(np.isfinite(aux.train_scores).any(axis=1).sum()),
+        )
+        return aux
+
+    @property
+    def fingerprint(self) -> str:
+        """What a resume checkpoint of a network trained with this head must match."""
+        return f"|severity={self.weight}x{self.train_scores.shape[1]}"
 
     def standardised(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, K) float32 standardised training scores (0 where missing) and their mask."""
@@ -56,6 +82,19 @@ class SeverityHeaded(nn.Module):
         e = self.net.embed(x)
         classifier = getattr(self.net, "classifier", None)
         return (classifier(e) if classifier is not None else e), self.severity(e)
+
+
+def attach_head(net: nn.Module, severity: SeverityAux | None):
+    """(the network to train, the severity target or None): the network wrapped in a
+    ``SeverityHeaded`` when the target's weight is above 0, else as it is."""
+    if severity is None or severity.weight <= 0:
+        return net, None
+    return SeverityHeaded(net, severity.train_scores.shape[1]), severity
+
+
+def detach_head(model: nn.Module) -> nn.Module:
+    """The trained network without its severity head (the network itself if it has none)."""
+    return model.net if isinstance(model, SeverityHeaded) else model
 
 
 def head_r(model: SeverityHeaded, images: np.ndarray, scores: np.ndarray, batch_size: int, device):
