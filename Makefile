@@ -55,7 +55,7 @@ test: $(STAMP)
 ## local tiny run it compares with, ~5 min, then the SLURM run, ~19 min)
 test-slurm: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,slurm]'
-	CXR_RUN_SLURM=1 $(BIN)/python -m pytest -q -rs -s tests/test_slurm.py
+	CXR_RUN_SLURM=1 $(BIN)/python -m pytest -q -rs -s tests/e2e/test_slurm.py
 
 ## make bench: every benchmark in bench/ (figures and ratios printed)
 bench: $(STAMP)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cxr_cbir.demo.phantom import Finding, Patient, Pose, render
-from cxr_cbir.imaging import load_resized
+from cxr_cbir.data.demo.phantom import Finding, Patient, Pose, render
+from cxr_cbir.preprocess.decode import load_resized
 
 
 def naive(path: Path, size: int) -> np.ndarray:

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from timing import best_time
 
-from cxr_cbir.inference import compute_embeddings
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.predict import compute_embeddings
 
 
 def main() -> None:

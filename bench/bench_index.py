@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from timing import best_time
 
-from cxr_cbir.index import FAISS_MAX_ELEMENTS, EmbeddingIndex
+from cxr_cbir.retrieval.index import FAISS_MAX_ELEMENTS, EmbeddingIndex
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_mimic_scale.py [--films 377110] [--workdir DIR] [--cores 2]
 
-Writes the three MIMIC-CXR-JPG 2.0.0 CSVs with 377,110 rows (``cxr_cbir.demo.mimic_scale``)
+Writes the three MIMIC-CXR-JPG 2.0.0 CSVs with 377,110 rows (``cxr_cbir.data.demo.mimic_scale``)
 under WORKDIR, then, with `config/mimic.yaml` pointed at them:
 
 1. runs the metadata stages (manifest, split, view and label filters of both
@@ -28,7 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from cxr_cbir.demo.mimic_scale import MIMIC_FILMS, write_mimic_metadata  # noqa: E402
+from cxr_cbir.data.demo.mimic_scale import MIMIC_FILMS, write_mimic_metadata  # noqa: E402
 
 RUN = "mimic-scale"
 

@@ -32,9 +32,9 @@ import torch
 import yaml
 from PIL import Image
 
-from cxr_cbir.index import EmbeddingIndex
+from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.io_utils import write_npy, write_parquet
-from cxr_cbir.query import QueryEngine
+from cxr_cbir.retrieval.index import EmbeddingIndex
 from cxr_cbir.torch_utils import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic_run(work: Path, size: int, n_index: int = 2000, n_films: int = 100) -> list[Path]:
     """A run folder under ``work`` at ``size`` px with random-weight networks; the films."""
-    from cxr_cbir.demo.phantom import Finding, Patient, Pose, render
+    from cxr_cbir.data.demo.phantom import Finding, Patient, Pose, render
     from cxr_cbir.models import build_model
-    from cxr_cbir.models.metric import build_metric_model
+    from cxr_cbir.models.embedding import build_metric_model
     from cxr_cbir.segmentation.members import build_member
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())

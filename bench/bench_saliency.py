@@ -15,7 +15,7 @@ import time
 import torch
 
 from cxr_cbir.models.densenet import DenseNetClassifier, prepare
-from cxr_cbir.saliency import deep_taylor, deep_taylor_fast
+from cxr_cbir.models.saliency import deep_taylor, deep_taylor_fast
 
 
 def main() -> None:

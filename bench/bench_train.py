@@ -30,11 +30,11 @@ MODELS = ("cnn", "att", "dml", "ce", "unet")
 
 def _task(kind: str, size: int, batch: int, device):
     from cxr_cbir.models import build_model
-    from cxr_cbir.models.metric import build_metric_model
+    from cxr_cbir.models.embedding import build_metric_model
     from cxr_cbir.segmentation.members import build_member
-    from cxr_cbir.segmentation.train import MemberTask
     from cxr_cbir.training.classifier import ClassifierTask
-    from cxr_cbir.training.metric import EmbeddingTask
+    from cxr_cbir.training.lung_members import MemberTask
+    from cxr_cbir.training.metric_learning import EmbeddingTask
 
     rng = np.random.default_rng(0)
     n = batch * 2
@@ -50,7 +50,6 @@ def _task(kind: str, size: int, batch: int, device):
             labels[:2],
             batch,
             device,
-            {"degrees": 5.0, "translate": 0.05},
         )
     elif kind in ("dml", "ce"):
         model = build_metric_model(kind, {"classes": [0, 1, 2]}).to(device)
@@ -72,7 +71,7 @@ def _task(kind: str, size: int, batch: int, device):
 
 def one(kind: str, size: int, batch: int, steps: int, amp: str, threads: int) -> dict:
     from cxr_cbir.torch_utils import pick_device
-    from cxr_cbir.training.engine import autocast
+    from cxr_cbir.training.engine import grad_scaler, train_step
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -83,12 +82,10 @@ def one(kind: str, size: int, batch: int, steps: int, amp: str, threads: int) ->
     batches = task.batches(0, gen)
     model.train()
 
-    def step():
-        with autocast(device, amp):
-            loss = task.loss(task.load(batches[0]), gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    scaler = grad_scaler(device, amp)
+
+    def step():  # the engine's own step (loss scaling included), on one loaded batch
+        train_step(task, task.load(batches[0]), gen, opt, scaler, device, amp)
         if device.type == "cuda":
             torch.cuda.synchronize()
 

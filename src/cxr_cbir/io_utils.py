@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, PathEscapeError
+from cxr_cbir.errors import InputError, PathEscapeError
 
 
 def _atomic(path: str | os.PathLike, writer: Callable[[str], None]) -> None:

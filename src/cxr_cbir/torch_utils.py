@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import InputError
-from .io_utils import atomic_path
+from cxr_cbir.errors import InputError
+from cxr_cbir.io_utils import atomic_path
 
 
 def pick_device() -> torch.device:

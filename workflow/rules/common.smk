@@ -7,11 +7,11 @@ SRC = Path(workflow.basedir) / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from cxr_cbir.config import validate_config  # noqa: E402
-from cxr_cbir.code_deps import package_modules  # noqa: E402
+from cxr_cbir.data import mimic_layout  # noqa: E402
 from cxr_cbir.errors import InputError  # noqa: E402
-from cxr_cbir.layout import RunLayout  # noqa: E402
-from cxr_cbir.mimic_layout import CHEXPERT_FILE, METADATA_FILE, SPLIT_FILE  # noqa: E402
+from cxr_cbir.run.code_deps import package_modules  # noqa: E402
+from cxr_cbir.run.config import validate_config  # noqa: E402
+from cxr_cbir.run.layout import RunLayout  # noqa: E402
 from cxr_cbir.segmentation.conventions import CONVENTIONS  # noqa: E402
 
 try:
@@ -75,14 +75,14 @@ NDCG_METHODS = [m for m in RANKING_METHODS if m != "random"]
 
 def package_code(script):
     """The package modules a rule's script imports, directly or not, as inputs: editing
-    one reruns the jobs that run it (see cxr_cbir.code_deps)."""
+    one reruns the jobs that run it (see cxr_cbir.run.code_deps)."""
     return package_modules(Path(workflow.basedir) / "workflow/scripts" / script, PKG)
 
 
 MIMIC_FILES = {
-    "metadata": METADATA_FILE,
-    "chexpert": CHEXPERT_FILE,
-    "split": SPLIT_FILE,
+    "metadata": mimic_layout.METADATA_FILE,
+    "chexpert": mimic_layout.CHEXPERT_FILE,
+    "split": mimic_layout.SPLIT_FILE,
 }
 
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cohort_data import cohort_images
-from cxr_cbir.figures import attention_gallery
-from cxr_cbir.inference import embed_all
-from cxr_cbir.models.metric import load_metric_model
+from cxr_cbir.models.embedding import load_metric_model
+from cxr_cbir.models.predict import embed_all
+from cxr_cbir.report.figures import attention_gallery
+from cxr_cbir.run import runlog
 from cxr_cbir.torch_utils import pick_device
+from cxr_cbir.training.cohort_data import cohort_images
 
 log = runlog.setup(snakemake.log[0])
 device = pick_device()

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.index import EmbeddingIndex, index_table
 from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.retrieval.index import EmbeddingIndex, index_table
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 with np.load(snakemake.input.embeddings) as z:

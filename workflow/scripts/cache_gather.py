@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cache import gather_shards
+from cxr_cbir.preprocess.cache import gather_shards
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 n_total = len(pd.read_parquet(snakemake.input.images))

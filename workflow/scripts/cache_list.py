@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 images = pd.concat([pd.read_parquet(p, columns=["image_id", "path"]) for p in snakemake.input])

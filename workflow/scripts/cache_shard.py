@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cache import build_shard, shard_rows
+from cxr_cbir.preprocess.cache import build_shard, shard_rows
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 images = shard_rows(

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.catalogues import catalogues_for_condition, rater_order
+from cxr_cbir.data.catalogues import catalogues_for_condition, rater_order
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 rejected = set(pd.read_csv(snakemake.input.rejected, dtype=str)["image_id"])

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.classification_ci import auc_intervals
+from cxr_cbir.evaluation.classification_ci import auc_intervals
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 metrics = pd.concat([pd.read_csv(p) for p in snakemake.input.metrics], ignore_index=True)

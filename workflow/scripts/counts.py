@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import counts_figure
-from cxr_cbir.filters import count_table
+from cxr_cbir.data.filters import count_table
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.report.figures import counts_figure
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 cohorts = {

@@ -4,9 +4,9 @@ disease AUC, KNN AUC and severity r, with patient intervals."""
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cross_source import COLUMNS, embedding_rows, severity_rows
+from cxr_cbir.evaluation.cross_source import COLUMNS, embedding_rows, severity_rows
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 from cxr_cbir.torch_utils import load_checkpoint
 
 log = runlog.setup(snakemake.log[0])

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from cxr_cbir import runlog
-from cxr_cbir.demo.archive import generate_archive
+from cxr_cbir.data.demo.archive import generate_archive
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 demo = snakemake.params.demo

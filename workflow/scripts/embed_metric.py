@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.inference import embed_all
-from cxr_cbir.models.metric import load_metric_model
-from cxr_cbir.shards import save_arrays, shard_slice
+from cxr_cbir.models.embedding import load_metric_model
+from cxr_cbir.models.predict import embed_all
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays, shard_slice
 from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])

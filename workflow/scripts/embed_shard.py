@@ -2,12 +2,12 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cohort_data import cohort_images, cohort_maps
-from cxr_cbir.inference import compute_embeddings
 from cxr_cbir.models import load_model
-from cxr_cbir.shards import save_arrays, shard_slice
+from cxr_cbir.models.predict import compute_embeddings
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays, shard_slice
 from cxr_cbir.torch_utils import pick_device, set_threads
+from cxr_cbir.training.cohort_data import cohort_images, cohort_maps
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)

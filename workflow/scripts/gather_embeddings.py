@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.shards import gather_arrays, save_arrays
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import gather_arrays, save_arrays
 
 log = runlog.setup(snakemake.log[0])
 ids = pd.read_parquet(snakemake.input.ids)["image_id"].to_numpy(dtype=str)

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.filters import label_filter
+from cxr_cbir.data.filters import label_filter
 from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 df = pd.read_parquet(snakemake.input.table)

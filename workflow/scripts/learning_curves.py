@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import learning_curves
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.report.figures import learning_curves
+from cxr_cbir.run import runlog
 from cxr_cbir.training.history import combine
 
 log = runlog.setup(snakemake.log[0])

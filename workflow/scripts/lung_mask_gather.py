@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import lung_mask_examples
 from cxr_cbir.io_utils import safe_join, write_parquet
-from cxr_cbir.preprocessing import FilmPreprocessing
-from cxr_cbir.shards import gather_images
+from cxr_cbir.preprocess.films import FilmPreprocessing
+from cxr_cbir.report.figures import lung_mask_examples
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import gather_images
 
 log = runlog.setup(snakemake.log[0])
 mode = snakemake.wildcards.mode

@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from cxr_cbir import runlog
 from cxr_cbir.errors import InputError
-from cxr_cbir.lung_shards import mask_shard, read_shard_films
-from cxr_cbir.preprocessing import FilmPreprocessing
-from cxr_cbir.shards import save_arrays
+from cxr_cbir.preprocess.films import FilmPreprocessing
+from cxr_cbir.preprocess.lung_shards import mask_shard, read_shard_films
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays
 
 log = runlog.setup(snakemake.log[0])
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards

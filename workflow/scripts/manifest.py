@@ -4,11 +4,11 @@ file name."""
 
 from pathlib import Path
 
-from cxr_cbir import runlog
-from cxr_cbir.archive import build_manifest
-from cxr_cbir.archive.nih_labels import attach_nih_labels
-from cxr_cbir.archive.severity import attach_severity
+from cxr_cbir.data.archive import build_manifest
+from cxr_cbir.data.archive.nih_labels import attach_nih_labels
+from cxr_cbir.data.archive.severity import attach_severity
 from cxr_cbir.io_utils import write_parquet
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 p = snakemake.params

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.evaluation import ndcg_table, summarise
+from cxr_cbir.evaluation.ndcg_tables import ndcg_table, summarise
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 ids = {"query_id": str, "image_id": str}

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import ndcg_boxplot
+from cxr_cbir.report.figures import ndcg_boxplot
+from cxr_cbir.run import runlog
 
 runlog.setup(snakemake.log[0])
 ndcg_boxplot(pd.read_csv(snakemake.input.table, dtype={"query_id": str}), snakemake.output[0])

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.evaluation.ndcg_stats import ndcg_intervals, paired_table
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.ndcg_stats import ndcg_intervals, paired_table
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 ndcg = pd.read_csv(snakemake.input.table, dtype={"query_id": str})

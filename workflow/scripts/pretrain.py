@@ -3,12 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cache import ImageCache
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.models.multi_output import MultiOutputDenseNet
-from cxr_cbir.torch_utils import pick_device, seed_everything, set_threads
-from cxr_cbir.training.engine import finish
+from cxr_cbir.preprocess.cache import ImageCache
+from cxr_cbir.run import runlog
+from cxr_cbir.torch_utils import pick_device, set_threads
+from cxr_cbir.training.entry import TrainPaths, train
 from cxr_cbir.training.multi_output import Recipe, predict_outputs
 from cxr_cbir.training.pretrain import finding_matrix, mean_auc, pretrain
 
@@ -32,28 +31,38 @@ for name in sorted(set(split)):
         t: (int(np.isfinite(y[m, k]).sum()), int(np.nansum(y[m, k]))) for k, t in enumerate(targets)
     }
     log.info("%s: %d films; recorded (positive) per finding %s", name, int(m.sum()), recorded)
-seed_everything(snakemake.params.seed)
-model = MultiOutputDenseNet(n_outputs=len(targets))
-train, val = split == "train", split == "validate"
-model, history = pretrain(
-    model,
-    images[train],
-    y[train],
-    images[val],
-    y[val],
-    Recipe.from_rule(spec, snakemake.params, device),
-)
-rows = []
-for name in ("validate", "test"):
-    m = split == name
-    mean, aucs = mean_auc(y[m], predict_outputs(model, images[m], spec["batch_size"], device))
-    for k, t in enumerate(targets):
-        rows.append((name, t, int(np.isfinite(y[m, k]).sum()), int(np.nansum(y[m, k])), aucs[k]))
-    log.info("%s: mean AUC %.3f", name, mean)
-metrics = pd.DataFrame(rows, columns=["split", "finding", "films", "positives", "auc"])
-log.info("\n%s", metrics.to_string(index=False))
-write_csv(metrics, snakemake.output.metrics)
-history = history.assign(condition="all", model="pretrain")
-finish(
-    model, history, snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint
+train_films, val = split == "train", split == "validate"
+
+
+def report(model, history):
+    """Validation and test AUC of every finding."""
+    rows = []
+    for name in ("validate", "test"):
+        m = split == name
+        mean, aucs = mean_auc(y[m], predict_outputs(model, images[m], spec["batch_size"], device))
+        for k, t in enumerate(targets):
+            rows.append(
+                (name, t, int(np.isfinite(y[m, k]).sum()), int(np.nansum(y[m, k])), aucs[k])
+            )
+        log.info("%s: mean AUC %.3f", name, mean)
+    metrics = pd.DataFrame(rows, columns=["split", "finding", "films", "positives", "auc"])
+    log.info("\n%s", metrics.to_string(index=False))
+    write_csv(metrics, snakemake.output.metrics)
+
+
+train(
+    "multi_output",
+    spec,
+    lambda model: pretrain(
+        model,
+        images[train_films],
+        y[train_films],
+        images[val],
+        y[val],
+        Recipe.from_rule(spec, snakemake.params, device),
+    ),
+    TrainPaths(snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint),
+    seed=snakemake.params.seed,
+    report=report,
+    label={"condition": "all", "model": "pretrain"},
 )

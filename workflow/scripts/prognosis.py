@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import roc_figure
-from cxr_cbir.filters import view_filter
+from cxr_cbir.data.filters import view_filter
+from cxr_cbir.evaluation.prognosis import clinical_matrix, cross_validate
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.prognosis import clinical_matrix, cross_validate
+from cxr_cbir.report.figures import roc_figure
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 cfg = snakemake.params.prognosis

@@ -2,8 +2,8 @@
 
 import json
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import atomic_path
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 settings = dict(snakemake.params.settings)

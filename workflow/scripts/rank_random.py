@@ -3,10 +3,10 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.catalogues import catalogue_table
+from cxr_cbir.data.catalogues import catalogue_table
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.retrieval import random_rankings
+from cxr_cbir.retrieval.ranking import random_rankings
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 cats = catalogue_table(

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cache import ImageCache
-from cxr_cbir.catalogues import catalogue_table
+from cxr_cbir.data.catalogues import catalogue_table
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.ssim_ranking import rank_catalogues_by_ssim
+from cxr_cbir.preprocess.cache import ImageCache
+from cxr_cbir.retrieval.ssim import rank_catalogues_by_ssim
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 cats = catalogue_table(

@@ -3,9 +3,9 @@ a front page built from this run's own result tables."""
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.front_page import front_page
-from cxr_cbir.report_job import write_report
+from cxr_cbir.report.front_page import front_page
+from cxr_cbir.report.report_job import write_report
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 config = dict(snakemake.params.config)

@@ -4,14 +4,14 @@ per test film and with bootstrap intervals over test films."""
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.io_utils import write_csv
-from cxr_cbir.retrieval_eval import (
+from cxr_cbir.evaluation.knn import (
     evaluate,
     random_per_query,
     random_recall_rows,
     recall_intervals,
 )
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 p = snakemake.params

@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cohort_data import cohort_images
-from cxr_cbir.figures import saliency_gallery
 from cxr_cbir.io_utils import write_npy, write_parquet
-from cxr_cbir.shards import gather_arrays
+from cxr_cbir.report.figures import saliency_gallery
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import gather_arrays
+from cxr_cbir.training.cohort_data import cohort_images
 
 log = runlog.setup(snakemake.log[0])
 cohort = pd.read_parquet(snakemake.input.cohort)

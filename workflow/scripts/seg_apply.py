@@ -1,13 +1,13 @@
 """Segment one shard of the cached retrieval films with the trained ensemble (scatter)."""
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.lung_shards import read_shard_films
-from cxr_cbir.preprocessing import FilmPreprocessing
+from cxr_cbir.preprocess.films import FilmPreprocessing
+from cxr_cbir.preprocess.lung_shards import read_shard_films
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays
 from cxr_cbir.segmentation.apply import segment_shard
 from cxr_cbir.segmentation.ensemble import read_weights
 from cxr_cbir.segmentation.inference import load_members
-from cxr_cbir.shards import save_arrays
 from cxr_cbir.torch_utils import pick_device, set_threads
 
 log = runlog.setup(snakemake.log[0])

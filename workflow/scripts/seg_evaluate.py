@@ -4,10 +4,10 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.figures import segmentation_gallery
+from cxr_cbir.evaluation.dice_by_source import dice_by_source, source_summary
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.segmentation.dice_by_source import dice_by_source, source_summary
+from cxr_cbir.report.figures import segmentation_gallery
+from cxr_cbir.run import runlog
 from cxr_cbir.segmentation.ensemble import read_weights
 from cxr_cbir.segmentation.postprocess import clean_mask, dice, ensemble_mask
 

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.lung_shards import NO_LUNG_COLUMNS
+from cxr_cbir.preprocess.lung_shards import NO_LUNG_COLUMNS
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 parts = [pd.read_csv(p, dtype=str) for p in snakemake.input.no_lung]

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import atomic_path, write_csv, write_parquet
-from cxr_cbir.segmentation.pairs import demo_pairs, load_pairs, lung_mask_pairs
+from cxr_cbir.run import runlog
+from cxr_cbir.training.lung_pairs import demo_pairs, load_pairs, lung_mask_pairs
 
 log = runlog.setup(snakemake.log[0])
 s = snakemake.params.seg

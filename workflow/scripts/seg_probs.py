@@ -4,11 +4,11 @@ output of its own lung convention; with the run's test-time flips)."""
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays
 from cxr_cbir.segmentation.inference import load_members, predict_probs
-from cxr_cbir.segmentation.pairs import member_parts, pair_heads
-from cxr_cbir.shards import save_arrays
 from cxr_cbir.torch_utils import pick_device, set_threads
+from cxr_cbir.training.lung_pairs import member_parts, pair_heads
 
 log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)

@@ -4,10 +4,10 @@ validation Dice of each member and of the ensemble."""
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
+from cxr_cbir.run import runlog
 from cxr_cbir.segmentation.ensemble import ensemble_table
-from cxr_cbir.segmentation.pairs import member_parts
+from cxr_cbir.training.lung_pairs import member_parts
 
 log = runlog.setup(snakemake.log[0])
 params = snakemake.params

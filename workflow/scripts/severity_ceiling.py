@@ -2,9 +2,13 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.evaluation.severity_ceiling import (
+    ceiling_figure,
+    ceiling_table,
+    study_scores,
+)
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.severity_ceiling import ceiling_figure, ceiling_table, study_scores
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 p = snakemake.params

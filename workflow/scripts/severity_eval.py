@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.evaluation.severity import agreement_table, long_predictions
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.severity_eval import agreement_table, long_predictions
-from cxr_cbir.severity_readout import severity_targets
+from cxr_cbir.retrieval.severity_readout import severity_targets
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 parts = []

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir import runlog
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.severity_readout import readout_for_cohort
-from cxr_cbir.shards import save_arrays
+from cxr_cbir.retrieval.severity_readout import readout_for_cohort
+from cxr_cbir.run import runlog
+from cxr_cbir.run.shards import save_arrays
 
 log = runlog.setup(snakemake.log[0])
 sev = snakemake.params.severity

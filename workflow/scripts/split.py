@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.data.source_holdout import hold_out_sources
+from cxr_cbir.data.splits import assign_splits
 from cxr_cbir.io_utils import write_parquet
-from cxr_cbir.source_holdout import hold_out_sources
-from cxr_cbir.splits import assign_splits
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 cfg = snakemake.params.split

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
-from cxr_cbir.cache import ImageCache
-from cxr_cbir.catalogues import rater_order
-from cxr_cbir.figures import topk_panel
+from cxr_cbir.data.catalogues import rater_order
+from cxr_cbir.preprocess.cache import ImageCache
+from cxr_cbir.report.figures import topk_panel
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 ids = {"query_id": str, "image_id": str}

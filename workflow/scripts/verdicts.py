@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cxr_cbir import runlog
+from cxr_cbir.evaluation.verdicts import verdict_table
 from cxr_cbir.io_utils import write_csv
-from cxr_cbir.verdicts import verdict_table
+from cxr_cbir.run import runlog
 
 log = runlog.setup(snakemake.log[0])
 inp = snakemake.input

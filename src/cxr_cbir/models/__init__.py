@@ -1,15 +1,15 @@
 """Retrieval networks: DenseNet-121 classifier (CNN / IG), multi-level dual attention (ATT)."""
 
-from ..torch_utils import load_checkpoint
-from .attention import DualAttentionDenseNet
-from .densenet import DenseNetClassifier
+from cxr_cbir.models.attention import DualAttentionDenseNet
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.torch_utils import load_checkpoint
 
 MODEL_KINDS = {"cnn": DenseNetClassifier, "ig": DenseNetClassifier, "att": DualAttentionDenseNet}
 
 
 def build_model(kind: str):
     if kind not in MODEL_KINDS:
-        from ..errors import InputError
+        from cxr_cbir.errors import InputError
 
         raise InputError(f"unknown model name {kind!r}; known: {sorted(MODEL_KINDS)}")
     return MODEL_KINDS[kind]()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .densenet import DenseNetClassifier
+from cxr_cbir.models.densenet import DenseNetClassifier
 
 
 class PositionAttention(nn.Module):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..torch_utils import load_checkpoint
-from .densenet import DenseNetClassifier
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.torch_utils import load_checkpoint
 
 
 class MultiOutputDenseNet(DenseNetClassifier):

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..io_utils import safe_join
-from ..lung_shards import NO_LUNG_COLUMNS
-from ..preprocessing import FilmPreprocessing
-from .inference import segment
+from cxr_cbir.io_utils import safe_join
+from cxr_cbir.preprocess.films import FilmPreprocessing
+from cxr_cbir.preprocess.lung_shards import NO_LUNG_COLUMNS
+from cxr_cbir.segmentation.inference import segment
 
 
 def segment_films(prep: FilmPreprocessing, models: Sequence, inputs: np.ndarray, device):

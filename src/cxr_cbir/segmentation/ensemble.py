@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .postprocess import clean_mask, dice, weighted_probs
+from cxr_cbir.segmentation.postprocess import clean_mask, dice, weighted_probs
 
 STRATEGIES = ("mean", "selected")
 ENSEMBLE = "ensemble"

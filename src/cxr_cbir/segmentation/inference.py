@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..torch_utils import load_checkpoint
-from .members import build_member
-from .postprocess import ensemble_mask
+from cxr_cbir.segmentation.members import build_member
+from cxr_cbir.segmentation.postprocess import ensemble_mask
+from cxr_cbir.torch_utils import load_checkpoint
 
 # films per forward pass when films are segmented (cache shards, queries): small, since
 # a batch is always full (a query of one film pays for SEGMENT_BATCH)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import segmentation_models_pytorch as smp
 import torch
 
-from ..errors import InputError
-from ..torch_utils import load_state_dict_file
+from cxr_cbir.errors import InputError
+from cxr_cbir.torch_utils import load_state_dict_file
 
 ARCHITECTURES = (
     "Unet",

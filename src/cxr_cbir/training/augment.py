@@ -23,6 +23,16 @@ def random_affine(
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
+# Silva et al.'s augmentation, the one every DenseNet task trains with (classifiers,
+# the severity model, the pretraining): rotations up to 5 degrees, shifts up to 5 %
+PAPER_DEGREES, PAPER_TRANSLATE = 5.0, 0.05
+
+
+def paper_affine(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """``random_affine`` with the paper's range (``PAPER_DEGREES``, ``PAPER_TRANSLATE``)."""
+    return random_affine(x, PAPER_DEGREES, PAPER_TRANSLATE, generator)
+
+
 def random_crop(x: torch.Tensor, min_scale: float, generator=None) -> torch.Tensor:
     """Random square crop of side U(min_scale, 1) of the image, resized back (per image)."""
     n = x.shape[0]

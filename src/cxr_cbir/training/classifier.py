@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import InputError
-from ..inference import predict
-from ..models.densenet import prepare
-from .augment import random_affine
-from .engine import Budget, batch_loader, fit, to_device
-from .metrics import binary_metrics
-from .severity_head import SeverityAux, attach_head, detach_head, head_r
-from .targets import masked_mse
+from cxr_cbir.errors import InputError
+from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.predict import predict
+from cxr_cbir.training.augment import paper_affine
+from cxr_cbir.training.engine import Budget, batch_loader, fit, to_device
+from cxr_cbir.training.scores import binary_metrics
+from cxr_cbir.training.severity_head import SeverityAux, attach_head, detach_head, head_r
+from cxr_cbir.training.targets import masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,8 @@ class ClassifierTask:
     Pearson r of the head's graded score on the scored validation films.
     """
 
-    def __init__(
-        self, model, train_x, train_y, val_x, val_y, batch_size, device, augment, severity=None
-    ):
-        self.model, self.device, self.augment = model, device, augment
+    def __init__(self, model, train_x, train_y, val_x, val_y, batch_size, device, severity=None):
+        self.model, self.device = model, device
         self.train_x, self.val_x, self.val_y = train_x, val_x, np.asarray(val_y, int)
         self.train_y = torch.from_numpy(np.asarray(train_y, np.float32))
         self.weights = class_weights(train_y).to(device)
@@ -110,7 +108,7 @@ class ClassifierTask:
 
     def loss(self, batch, generator):
         x, y, *scores = to_device(batch, self.device)
-        x = random_affine(prepare(x), self.augment["degrees"], self.augment["translate"], generator)
+        x = paper_affine(prepare(x), generator)
         if self.severity is None:
             logits = self.model(x)
         else:
@@ -154,7 +152,6 @@ def train_classifier(
     seed: int,
     checkpoint: str | Path,
     device="cpu",
-    augment: dict | None = None,
     workers: int = 0,
     severity: SeverityAux | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
@@ -169,10 +166,7 @@ def train_classifier(
     model, severity = attach_head(net, severity)
     model = model.to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(optimizer, model.parameters(), lr)
-    augment = augment or {"degrees": 5.0, "translate": 0.05}
-    task = ClassifierTask(
-        model, train_x, train_y, val_x, val_y, batch_size, device, augment, severity
-    )
+    task = ClassifierTask(model, train_x, train_y, val_x, val_y, batch_size, device, severity)
     two_classes = len(np.unique(val_y)) == 2
     fingerprint = f"{type(net).__name__}|{optimizer}|{lr}|{batch_size}|{seed}|{len(train_x)}"
     if severity is not None:

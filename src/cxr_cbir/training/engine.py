@@ -34,9 +34,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..errors import InputError
-from ..io_utils import write_csv
-from ..torch_utils import (
+from cxr_cbir.errors import InputError
+from cxr_cbir.io_utils import write_csv
+from cxr_cbir.torch_utils import (
     history_from_state,
     history_to_state,
     resume,
@@ -124,6 +124,37 @@ def _improved(score: float, best: float | None, mode: str) -> bool:
     return score > best if mode == "max" else score < best
 
 
+def grad_scaler(device: torch.device, amp: str) -> torch.amp.GradScaler:
+    """Loss scaling, on for fp16 autocast on CUDA only (a no-op wrapper otherwise)."""
+    return torch.amp.GradScaler(device.type, enabled=amp == "fp16" and device.type == "cuda")
+
+
+def train_step(
+    task: Task,
+    batch,
+    generator: torch.Generator,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    device: torch.device,
+    amp: str,
+    where: str = "train",
+) -> torch.Tensor:
+    """One optimisation step on a loaded batch: what ``fit`` runs, and what
+    ``bench/bench_train.py`` times. A non-finite loss stops before it touches the weights."""
+    with autocast(device, amp):
+        loss = task.loss(batch, generator)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"{where}: non-finite training loss; lower the learning rate or turn off mixed "
+            "precision"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss
+
+
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -148,9 +179,7 @@ def fit(
     if mode not in ("max", "min"):
         raise InputError(f"mode must be 'max' or 'min', got {mode!r}")
     base_lrs = [g["lr"] for g in optimizer.param_groups]
-    scaler = torch.amp.GradScaler(
-        device.type, enabled=budget.amp == "fp16" and device.type == "cuda"
-    )
+    scaler = grad_scaler(device, budget.amp)
     fingerprint = f"{fingerprint}|{budget.schedule}|{budget.warmup_epochs}|{budget.amp}"
     state = resume(checkpoint, fingerprint, model, optimizer, device)
     history: list[dict] = history_from_state(state) if state else []
@@ -182,17 +211,9 @@ def fit(
             data, total=len(batches), desc=f"{desc} {epoch + 1}/{budget.epochs}", mininterval=5
         )
         for batch in bar:
-            with autocast(device, budget.amp):
-                loss = task.loss(batch, gen)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"{desc}: non-finite training loss at epoch {epoch + 1}; lower the "
-                    "learning rate or turn off mixed precision"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            loss = train_step(
+                task, batch, gen, optimizer, scaler, device, budget.amp, f"{desc} {epoch + 1}"
+            )
             losses.append(float(loss.detach()))
             seen += _batch_len(batch)
         seconds = time.perf_counter() - t0

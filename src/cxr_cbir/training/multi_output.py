@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..models.densenet import prepare
-from .classifier import make_optimizer
-from .engine import Budget, batch_loader, fit
+from cxr_cbir.models.densenet import prepare
+from cxr_cbir.training.classifier import make_optimizer
+from cxr_cbir.training.engine import Budget, batch_loader, fit
 
 
 @torch.inference_mode()
@@ -30,10 +30,9 @@ def predict_outputs(model, images: np.ndarray, batch_size: int, device) -> np.nd
 class MaskedTargets:
     """Training films with (N, K) targets, NaN where unknown: the loss sees ``mask``."""
 
-    def __init__(self, model, train_x, train_y, batch_size, device, augment=None, workers=0):
+    def __init__(self, model, train_x, train_y, batch_size, device, workers=0):
         self.model, self.device, self.batch_size = model, device, batch_size
         self.workers = workers
-        self.augment = augment or {"degrees": 5.0, "translate": 0.05}
         self.train_x = train_x
         self.targets = torch.from_numpy(np.nan_to_num(train_y, nan=0.0).astype(np.float32))
         self.mask = torch.from_numpy(np.isfinite(train_y).astype(np.float32))

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..auc import rank_auc
-from ..errors import InputError
-from ..models.densenet import prepare
-from .augment import random_affine
-from .engine import to_device
-from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
+from cxr_cbir.errors import InputError
+from cxr_cbir.evaluation.auc import rank_auc
+from cxr_cbir.models.densenet import prepare
+from cxr_cbir.training.augment import paper_affine
+from cxr_cbir.training.engine import to_device
+from cxr_cbir.training.multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
 
 
 def finding_matrix(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -59,16 +59,14 @@ def mean_auc(y: np.ndarray, scores: np.ndarray) -> tuple[float, list[float]]:
 class MultiFindingTask(MaskedTargets):
     """Masked, positive-weighted BCE over findings; validation mean AUC."""
 
-    def __init__(
-        self, model, train_x, train_y, val_x, val_y, batch_size, device, augment, workers=0
-    ):
-        super().__init__(model, train_x, train_y, batch_size, device, augment, workers)
+    def __init__(self, model, train_x, train_y, val_x, val_y, batch_size, device, workers=0):
+        super().__init__(model, train_x, train_y, batch_size, device, workers)
         self.val_x, self.val_y = val_x, val_y
         self.pos_weight = positive_weights(train_y).to(device)
 
     def loss(self, batch, generator):
         x, t, m = to_device(batch, self.device)
-        x = random_affine(prepare(x), self.augment["degrees"], self.augment["translate"], generator)
+        x = paper_affine(prepare(x), generator)
         logits = self.model(x).float()
         bce = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, t, pos_weight=self.pos_weight, reduction="none"
@@ -88,7 +86,6 @@ def pretrain(
     val_x: np.ndarray,
     val_y: np.ndarray,
     recipe: Recipe,
-    augment: dict | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """The multi-finding model at its best validation mean AUC, and its history."""
     keep = np.isfinite(train_y).any(axis=1)
@@ -98,7 +95,7 @@ def pretrain(
     device = torch.device(recipe.device)
     model = model.to(device).to(memory_format=torch.channels_last)
     task = MultiFindingTask(
-        model, train_x, train_y, val_x, val_y, recipe.batch_size, device, augment, recipe.workers
+        model, train_x, train_y, val_x, val_y, recipe.batch_size, device, recipe.workers
     )
     fingerprint = f"pretrain|{train_y.shape[1]}|{len(train_x)}"
     return fit_task(task, recipe, "mean_auc", "pretrain epoch", fingerprint)

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import InputError
-from ..models.densenet import prepare
-from ..severity_eval import pearson
-from .augment import random_affine
-from .engine import to_device
-from .multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
-from .targets import TargetScaler, masked_mse
+from cxr_cbir.errors import InputError
+from cxr_cbir.evaluation.severity import pearson
+from cxr_cbir.models.densenet import prepare
+from cxr_cbir.training.augment import paper_affine
+from cxr_cbir.training.engine import to_device
+from cxr_cbir.training.multi_output import MaskedTargets, Recipe, fit_task, predict_outputs
+from cxr_cbir.training.targets import TargetScaler, masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,14 @@ class SeverityTask(MaskedTargets):
     """Masked MSE on standardised targets; validation r and MAE of the primary target."""
 
     def __init__(
-        self, model, train_x, train_z, val_x, val_y, scaler, batch_size, device, augment, workers=0
+        self, model, train_x, train_z, val_x, val_y, scaler, batch_size, device, workers=0
     ):
-        super().__init__(model, train_x, train_z, batch_size, device, augment, workers)
+        super().__init__(model, train_x, train_z, batch_size, device, workers)
         self.val_x, self.val_y, self.scaler = val_x, val_y, scaler
 
     def loss(self, batch, generator):
         x, z, m = to_device(batch, self.device)
-        x = random_affine(prepare(x), self.augment["degrees"], self.augment["translate"], generator)
+        x = paper_affine(prepare(x), generator)
         pred = self.model(x).float()
         return masked_mse(pred, z, m)
 
@@ -66,7 +66,6 @@ def train_severity(
     val_x: np.ndarray,
     val_y: np.ndarray,
     recipe: Recipe,
-    augment: dict | None = None,
 ) -> tuple[torch.nn.Module, pd.DataFrame, TargetScaler]:
     """The model at its best validation r (primary target), its history and target scaler
     (its offsets calibrated on the scored validation films: ``TargetScaler.calibrate``).
@@ -88,7 +87,7 @@ def train_severity(
     model = model.to(device).to(memory_format=torch.channels_last)
     task = SeverityTask(
         model, train_x, scaler.forward(train_y), val_x, val_y, scaler, recipe.batch_size,
-        device, augment, recipe.workers,
+        device, recipe.workers,
     )  # fmt: skip
     fingerprint = f"severity|{getattr(model, 'n_outputs', 1)}|{len(train_x)}"
     model, history = fit_task(task, recipe, "r", "severity epoch", fingerprint)

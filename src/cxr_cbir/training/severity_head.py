@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..models.densenet import prepare
-from ..severity_eval import pearson
-from .targets import TargetScaler, target_matrix
+from cxr_cbir.evaluation.severity import pearson
+from cxr_cbir.models.densenet import prepare
+from cxr_cbir.training.targets import TargetScaler, target_matrix
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import InputError
+from cxr_cbir.errors import InputError
 
 
 def target_matrix(cohort: pd.DataFrame, columns: list[str], negatives_zero: bool) -> np.ndarray:

@@ -1,0 +1,214 @@
+"""``cxr-cbir serve``: a local web page for a radiologist to query a finished run.
+
+Upload a film (or pick one of the run's test films), choose the model and condition,
+and see the top-k archive films with distance, label, severity where known, clinical
+fields, and the saliency (or attention) overlay of each beside the query's own. The
+page is served by Flask (small, well kept, its Jinja2 templates escape every value) on
+127.0.0.1 by default; one ``QueryEngine`` keeps the run's networks loaded between
+requests, behind a lock (torch inference is not re-entrant per model).
+
+A bad upload never reaches the models: not an image, truncated, too small, too many
+pixels or too many bytes each get a message on the page (HTTP 400/413), and 16-bit
+films are accepted with a note that they were scaled to 8 bits by their own range.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from flask import Flask, render_template, request
+from PIL import Image
+
+from cxr_cbir.app.query import QueryEngine
+from cxr_cbir.errors import InputError
+from cxr_cbir.io_utils import safe_join
+from cxr_cbir.preprocess.decode import UnreadableImage, load_gray
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+MIN_SIDE = 64
+SHOWN = 160  # px of each thumbnail on the page
+
+
+def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SHOWN) -> str:
+    """A data: URI of ``image`` (uint8, grey) with ``overlay`` (|map|, jet, 45 %) on it."""
+    rgb = np.repeat(np.asarray(image, np.float32)[..., None] / 255.0, 3, axis=2)
+    if overlay is not None:
+        from matplotlib import colormaps
+
+        m = np.abs(np.asarray(overlay, np.float32))
+        if m.shape != rgb.shape[:2]:
+            m = np.asarray(Image.fromarray(m).resize(rgb.shape[1::-1], Image.Resampling.BILINEAR))
+        m = m / m.max() if m.max() > 0 else m
+        rgb = 0.55 * rgb + 0.45 * colormaps["jet"](m)[..., :3]
+    img = Image.fromarray(np.clip(rgb * 255, 0, 255).round().astype(np.uint8))
+    img = img.resize((size, size), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def check_upload(path: Path) -> list[str]:
+    """Notes for a readable film; ``InputError`` with the reason for one that is not."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a decompression bomb is named by the decode
+            with Image.open(path) as im:
+                mode, (w, h) = im.mode, im.size
+    except Exception:  # PIL raises many kinds; the decode below names the reason
+        mode, w, h = None, None, None
+    try:
+        load_gray(path, MIN_SIDE)
+    except UnreadableImage as exc:
+        raise InputError(f"the upload cannot be read as a film: {exc.reason}") from None
+    if min(w, h) < MIN_SIDE:
+        raise InputError(f"the film is {w} x {h} px: at least {MIN_SIDE} px per side is needed")
+    notes = []
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        notes.append(f"{mode} film ({w} x {h} px) scaled to 8 bits by its own range")
+    return notes
+
+
+def _index_films(engine: QueryEngine) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """({scope: its index's test-split films, sorted} for the 'pick a film' list,
+    {image id: archive path} of every indexed film), read once when the app starts."""
+    test, paths = {}, {}
+    for scope, method in engine.indexed():
+        table = pd.read_parquet(engine.workdir / engine.layout.index_table(scope, method))
+        paths.update(zip(table["image_id"], table["path"], strict=True))
+        if "split" in table:  # the metric index of a run may have no split column
+            ids = table.loc[table["split"] == "test", "image_id"]
+            test.setdefault(scope, set()).update(ids)
+    return {scope: sorted(ids) for scope, ids in test.items() if ids}, paths
+
+
+def _shown(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _page_result(result, name: str) -> dict:
+    table = result.neighbours.drop(columns=["path"], errors="ignore")
+    overlays = result.overlays if result.overlays is not None else [None] * len(table)
+    rows = [
+        {
+            "image": png_uri(img),
+            "overlay": png_uri(img, ov) if ov is not None else None,
+            "cells": {c: _shown(v) for c, v in row.items()},
+        }
+        for (_, row), img, ov in zip(table.iterrows(), result.images, overlays, strict=True)
+    ]
+    return {
+        "name": name,
+        "model": result.model,
+        "scope": result.scope,
+        "overlay_kind": "attention" if result.scope == "metric" else "saliency (CNN)",
+        "image": png_uri(result.image),
+        "overlay": png_uri(result.image, result.overlay) if result.overlay is not None else None,
+        "columns": list(table.columns),
+        "rows": rows,
+    }
+
+
+def create_app(engine: QueryEngine) -> Flask:
+    """The Flask app of one loaded run."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
+    lock = threading.Lock()
+    test_films, film_paths = _index_films(engine)
+
+    def film_path(image_id: str) -> Path:
+        if image_id not in film_paths:
+            raise InputError(f"test film {image_id!r} is not in the run's indexes")
+        root = engine.workdir / engine.settings["root"]
+        return safe_join(root, film_paths[image_id], where=f"image {image_id}")
+
+    models = engine.models()
+    conditions = engine.settings["conditions"]
+    default = {"model": models[0], "condition": conditions[0], "k": 4, "test_film": ""}
+
+    def page(status=200, **kw):
+        kw.setdefault("chosen", default)
+        html = render_template(
+            "query.html",
+            run=engine.run,
+            test_films=test_films,
+            models=models,
+            conditions=conditions,
+            error=kw.get("error"),
+            notes=kw.get("notes", []),
+            result=kw.get("result"),
+            chosen=kw["chosen"],
+        )
+        return html, status
+
+    @app.get("/")
+    def index():
+        return page()
+
+    @app.errorhandler(413)
+    def too_large(_):
+        mb = MAX_UPLOAD_BYTES // 2**20
+        return page(413, error=f"the upload is larger than {mb} MB: not a single film")
+
+    @app.post("/query")
+    def query():
+        form = request.form
+        chosen = {
+            "model": form.get("model", default["model"]),
+            "condition": form.get("condition", default["condition"]),
+            "k": form.get("k", "4"),
+            "test_film": form.get("test_film", ""),
+        }
+        upload = request.files.get("film")
+        try:
+            try:
+                k = int(chosen["k"])
+            except ValueError:
+                raise InputError(f"neighbours: {chosen['k']!r} is not a whole number") from None
+            if not 1 <= k <= 50:
+                raise InputError(f"neighbours: {k} is outside 1..50")
+            scope = engine.scope(chosen["model"], chosen["condition"])
+            with tempfile.TemporaryDirectory() as tmp:
+                if upload is not None and upload.filename:
+                    name = Path(upload.filename).name
+                    film = Path(tmp) / ("upload" + Path(name).suffix.lower())
+                    upload.save(film)
+                    notes = check_upload(film)
+                elif chosen["test_film"]:
+                    name, film, notes = (
+                        chosen["test_film"],
+                        film_path(chosen["test_film"]),
+                        [],
+                    )
+                else:
+                    raise InputError("choose a film to upload, or one of the run's test films")
+                with lock:
+                    results, failed = engine.query([film], chosen["model"], k, chosen["condition"])
+            for reason in failed.values():
+                raise InputError(f"the upload cannot be read as a film: {reason}")
+        except InputError as exc:
+            return page(400, error=str(exc), chosen=chosen)
+        log.info("query %s: %s (%s) top %d", name, chosen["model"], scope, k)
+        return page(result=_page_result(results[0], name), notes=notes, chosen=chosen)
+
+    return app
+
+
+def serve(run: str, workdir: str | Path = ".", host: str = "127.0.0.1", port: int = 8765):
+    """Load the run once and serve its page until interrupted."""
+    engine = QueryEngine(run, workdir)
+    engine.members()  # the lung ensemble loads now, not on the first click
+    app = create_app(engine)
+    print(f"cxr-cbir: serving run {run} on http://{host}:{port}/ (Ctrl-C stops)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,1 @@
+"""The report: figures, the front page, the nested ``snakemake --report`` job."""

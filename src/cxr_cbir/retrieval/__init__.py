@@ -1,0 +1,2 @@
+"""Ranking: embedding distances, the SSIM baseline, the exact nearest-neighbour
+index, the severity readout."""
