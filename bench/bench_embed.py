@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from timing import best_time
 
-from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.models.predict import compute_embeddings
 
 

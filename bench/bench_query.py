@@ -42,9 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic_run(work: Path, size: int, n_index: int = 2000, n_films: int = 100) -> list[Path]:
     """A run folder under ``work`` at ``size`` px with random-weight networks; the films."""
+    from cxr_cbir import models
     from cxr_cbir.data.demo.phantom import Finding, Patient, Pose, render
-    from cxr_cbir.models import build_model
-    from cxr_cbir.models.embedding import build_metric_model
     from cxr_cbir.segmentation.members import build_member
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -55,15 +54,13 @@ def synthetic_run(work: Path, size: int, n_index: int = 2000, n_films: int = 100
         save_checkpoint(build_member(m["arch"], m["encoder"]).state_dict(), path)
         members[name] = {**m, "model": str(path.relative_to(work))}
     torch.manual_seed(0)
-    save_checkpoint(build_model("cnn").state_dict(), out / "models/effusion/cnn/model.pt")
+    save_checkpoint(models.build("cnn").state_dict(), out / "models/effusion/cnn/model.pt")
     metric = {
         "classes": ["normal", "effusion", "pneumonia"],
         "embedding_dim": 64,
         "attention": True,
     }
-    save_checkpoint(
-        build_metric_model("dml", metric).state_dict(), out / "models/metric/dml/model.pt"
-    )
+    save_checkpoint(models.build("dml", metric).state_dict(), out / "models/metric/dml/model.pt")
     rng = np.random.default_rng(0)
     ids = [f"img{i:05d}" for i in range(n_index)]
     table = pd.DataFrame({"image_id": ids, "path": "", "split": "train", "label": 0})

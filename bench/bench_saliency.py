@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.models.saliency import deep_taylor, deep_taylor_fast
 
 

@@ -29,8 +29,7 @@ MODELS = ("cnn", "att", "dml", "ce", "unet")
 
 
 def _task(kind: str, size: int, batch: int, device):
-    from cxr_cbir.models import build_model
-    from cxr_cbir.models.embedding import build_metric_model
+    from cxr_cbir import models
     from cxr_cbir.segmentation.members import build_member
     from cxr_cbir.training.classifier import ClassifierTask
     from cxr_cbir.training.lung_members import MemberTask
@@ -41,7 +40,7 @@ def _task(kind: str, size: int, batch: int, device):
     images = rng.integers(0, 255, (n, size, size), dtype=np.uint8)
     labels = np.arange(n) % (2 if kind in ("cnn", "att") else 3)
     if kind in ("cnn", "att"):
-        model = build_model(kind).to(device).to(memory_format=torch.channels_last)
+        model = models.build(kind).to(device).to(memory_format=torch.channels_last)
         task = ClassifierTask(
             model,
             images,
@@ -52,7 +51,7 @@ def _task(kind: str, size: int, batch: int, device):
             device,
         )
     elif kind in ("dml", "ce"):
-        model = build_metric_model(kind, {"classes": [0, 1, 2]}).to(device)
+        model = models.build(kind, {"classes": [0, 1, 2]}).to(device)
         model = model.to(memory_format=torch.channels_last)
         settings = {
             "iterations": 1000,

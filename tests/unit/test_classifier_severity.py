@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training import classifier
 from cxr_cbir.training.classifier import ClassifierTask, train_classifier

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from cxr_cbir import models
 from cxr_cbir.errors import InputError
 from cxr_cbir.evaluation.knn import (
     evaluate,
@@ -14,13 +15,7 @@ from cxr_cbir.evaluation.knn import (
     recall_at_k,
 )
 from cxr_cbir.evaluation.prognosis import clinical_matrix, cross_validate, grouped_folds
-from cxr_cbir.models.embedding import (
-    CrossEntropyResNet,
-    MetricEmbeddingNet,
-    build_metric_model,
-    init_trunk_from,
-    load_metric_model,
-)
+from cxr_cbir.models.embedding import CrossEntropyResNet, MetricEmbeddingNet, init_trunk_from
 from cxr_cbir.models.predict import embed_all
 from cxr_cbir.torch_utils import save_checkpoint
 from cxr_cbir.training.metric_learning import (
@@ -167,21 +162,21 @@ def test_metric_training_resumes_to_the_same_weights(tmp_path):
     )
     torch.manual_seed(0)
     a, _ = train_embedding(
-        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        models.build("ce", {"classes": [0, 1, 2]}),
         iterations=4,
         checkpoint=tmp_path / "a.pt",
         **kw,
     )
     torch.manual_seed(0)
     train_embedding(
-        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        models.build("ce", {"classes": [0, 1, 2]}),
         iterations=2,
         checkpoint=tmp_path / "b.pt",
         **kw,
     )
     torch.manual_seed(9)
     b, hist = train_embedding(
-        build_metric_model("ce", {"classes": [0, 1, 2]}),
+        models.build("ce", {"classes": [0, 1, 2]}),
         iterations=4,
         checkpoint=tmp_path / "b.pt",
         **kw,
@@ -194,10 +189,10 @@ def test_metric_training_resumes_to_the_same_weights(tmp_path):
 def test_load_metric_model_restores_the_trained_network_in_eval_mode(tmp_path):
     settings = {"embedding_dim": 16, "attention": True}
     torch.manual_seed(3)
-    trained = build_metric_model("dml", settings).eval()
+    trained = models.build("dml", settings).eval()
     save_checkpoint(trained.state_dict(), tmp_path / "m.pt")
     torch.manual_seed(4)  # a different init: the weights must come from the file
-    loaded = load_metric_model("dml", settings, tmp_path / "m.pt", "cpu")
+    loaded = models.load("dml", tmp_path / "m.pt", "cpu", settings)
     assert not loaded.training
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():

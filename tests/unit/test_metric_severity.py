@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from cxr_cbir.models.densenet import prepare
-from cxr_cbir.models.embedding import MetricEmbeddingNet, build_metric_model
+from cxr_cbir import models
+from cxr_cbir.models.embedding import MetricEmbeddingNet
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.torch_utils import load_checkpoint
 from cxr_cbir.training import metric_learning as metric
 from cxr_cbir.training.metric_learning import EmbeddingTask, train_embedding
@@ -38,7 +39,7 @@ def test_loss_adds_the_weighted_masked_mse_of_standardised_scores(kind, monkeypa
     monkeypatch.setattr(metric, "random_crop", lambda x, *a, **k: x)  # no augmentation
     x, y, scores = _graded(12)
     torch.manual_seed(0)
-    net = build_metric_model(kind, {"embedding_dim": 16, "classes": [0, 1, 2]})
+    net = models.build(kind, {"embedding_dim": 16, "classes": [0, 1, 2]})
     model = SeverityHeaded(net, 2).eval()  # eval: BatchNorm by its statistics
 
     def loss(weight):
@@ -60,7 +61,7 @@ def _train(checkpoint, weight, iterations, kind="dml", init_seed=0, **kw):
     (x, y, scores), (vx, vy, vs) = _graded(48), _graded(30, seed=1)
     torch.manual_seed(init_seed)
     return train_embedding(
-        build_metric_model(kind, {"embedding_dim": 16, "classes": [0, 1, 2]}),
+        models.build(kind, {"embedding_dim": 16, "classes": [0, 1, 2]}),
         x,
         y,
         kind,

@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 import torch
 
+from cxr_cbir import models
 from cxr_cbir.errors import InputError
 from cxr_cbir.finite import NumericalError, name_some
-from cxr_cbir.models import build_model
-from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.models.predict import compute_embeddings
 from cxr_cbir.models.saliency import attribute, deep_taylor, deep_taylor_fast, saliency_maps, to_map
 from cxr_cbir.retrieval.ranking import rank_by_distance
-from cxr_cbir.torch_utils import load_checkpoint
+from cxr_cbir.torch_utils import load_checkpoint, save_checkpoint
 from cxr_cbir.training.classifier import class_weights, train_classifier
 from cxr_cbir.training.engine import Budget
 from cxr_cbir.training.scores import binary_metrics
@@ -21,7 +22,7 @@ torch.set_num_threads(2)
 
 @pytest.mark.parametrize("kind", ["cnn", "ig", "att"])
 def test_output_and_embedding_shapes(kind):
-    model = build_model(kind).eval()
+    model = models.build(kind).eval()
     x = prepare(torch.randint(0, 255, (2, 64, 64), dtype=torch.uint8))
     assert x.shape == (2, 3, 64, 64)
     with torch.no_grad():
@@ -30,7 +31,7 @@ def test_output_and_embedding_shapes(kind):
 
 
 def test_att_levels_at_224_px():
-    model = build_model("att").eval()
+    model = models.build("att").eval()
     with torch.no_grad():
         shapes = [tuple(f.shape[1:]) for f in model.level_features(torch.randn(1, 3, 224, 224))]
     assert shapes == [(512, 28, 28), (1024, 14, 14), (1024, 7, 7)]
@@ -38,7 +39,30 @@ def test_att_levels_at_224_px():
 
 def test_unknown_model_name():
     with pytest.raises(InputError, match="unknown model name 'vit'"):
-        build_model("vit")
+        models.build("vit")
+
+
+def test_one_registry_builds_and_loads_every_network_by_name(tmp_path):
+    """Every name the workflow trains round-trips through ``models.load`` (weights only,
+    eval mode); a missing setting is an InputError naming it."""
+    settings = {"classes": [0, 1, 2], "targets": ["a", "b"], "embedding_dim": 16}
+    x = prepare(torch.randint(0, 255, (2, 64, 64), dtype=torch.uint8))
+    width = {"cnn": 1, "ig": 1, "att": 1, "ce": 3, "sev": 2}
+    for name in models.NAMES:
+        torch.manual_seed(0)
+        trained = models.build(name, settings).eval()
+        save_checkpoint(trained.state_dict(), tmp_path / f"{name}.pt")
+        loaded = models.load(name, tmp_path / f"{name}.pt", "cpu", settings)
+        assert not loaded.training
+        with torch.no_grad():
+            out, again = trained(x), loaded(x)
+        out, again = (out[0], again[0]) if isinstance(out, tuple) else (out, again)
+        assert torch.equal(out, again), name
+        assert out.shape[1] == width.get(name, 16), name
+    with pytest.raises(InputError, match="model 'ce' needs the setting 'classes'"):
+        models.build("ce", {})
+    with pytest.raises(InputError, match="model 'sev' needs the setting 'targets'"):
+        models.build("sev")
 
 
 def test_class_weights_inverse_frequency_and_empty_class():

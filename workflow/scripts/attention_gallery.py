@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir.models.embedding import load_metric_model
+from cxr_cbir import models
 from cxr_cbir.models.predict import embed_all
 from cxr_cbir.report.figures import attention_gallery
 from cxr_cbir.run import runlog
@@ -12,7 +12,7 @@ from cxr_cbir.training.cohort_data import cohort_images
 
 log = runlog.setup(snakemake.log[0])
 device = pick_device()
-model = load_metric_model("dml", snakemake.params.ml, snakemake.input.model, device)
+model = models.load("dml", snakemake.input.model, device, snakemake.params.ml)
 labels = pd.read_parquet(snakemake.input.labels)
 labels = labels[labels["image_id"].isin(pd.read_parquet(snakemake.input.index)["image_id"])]
 test = labels[labels["split"] == "test"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cxr_cbir.models.embedding import load_metric_model
+from cxr_cbir import models
 from cxr_cbir.models.predict import embed_all
 from cxr_cbir.run import runlog
 from cxr_cbir.run.shards import save_arrays, shard_slice
@@ -13,7 +13,7 @@ log = runlog.setup(snakemake.log[0])
 set_threads(snakemake.threads)
 device = pick_device()
 kind = snakemake.wildcards.mlmodel
-model = load_metric_model(kind, snakemake.params.ml, snakemake.input.model, device)
+model = models.load(kind, snakemake.input.model, device, snakemake.params.ml)
 ids = pd.read_parquet(snakemake.input.index)["image_id"].to_numpy(dtype=str)
 rows = shard_slice(len(ids), int(snakemake.wildcards.shard), snakemake.params.shards)
 images = np.load(snakemake.input.images, mmap_mode="r")[rows]

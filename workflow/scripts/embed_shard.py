@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from cxr_cbir.models import load_model
+from cxr_cbir import models
 from cxr_cbir.models.predict import compute_embeddings
 from cxr_cbir.run import runlog
 from cxr_cbir.run.shards import save_arrays, shard_slice
@@ -20,7 +20,7 @@ if method in ("ig", "cnn_ig"):
     inputs = cohort_maps(cohort, snakemake.input.maps, snakemake.input.map_ids)
 else:
     inputs = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
-model = load_model("cnn" if method == "cnn_ig" else method, snakemake.input.model, device)
+model = models.load("cnn" if method == "cnn_ig" else method, snakemake.input.model, device)
 vectors = compute_embeddings(model, inputs, snakemake.params.batch_size, device)
 log.info("%s: %s embeddings (rows %d:%d)", method, vectors.shape, rows.start, rows.stop)
 save_arrays(snakemake.output[0], ids=cohort["image_id"].to_numpy(dtype=str), vectors=vectors)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from cxr_cbir.models import load_model
+from cxr_cbir import models
 from cxr_cbir.models.saliency import saliency_maps
 from cxr_cbir.run import runlog
 from cxr_cbir.run.shards import save_arrays, shard_slice
@@ -17,7 +17,7 @@ cohort = pd.read_parquet(snakemake.input.cohort)
 rows = shard_slice(len(cohort), int(snakemake.wildcards.shard), snakemake.params.shards)
 cohort = cohort.iloc[rows]
 images = cohort_images(cohort, snakemake.input.images, snakemake.input.index)
-model = load_model("cnn", snakemake.input.model, device)
+model = models.load("cnn", snakemake.input.model, device)
 ids = cohort["image_id"].to_numpy(dtype=str)
 maps = saliency_maps(model, images, cfg["method"], cfg["batch_size"], device, ids=ids)
 log.info("%s maps for %d images (rows %d:%d)", cfg["method"], len(maps), rows.start, rows.stop)

@@ -150,15 +150,10 @@ class QueryEngine:
         key = (scope, kind)
         if key not in self._nets:
             path = self._file(self.layout.model(scope, kind), f"{kind} model")
-            if scope == "metric":
-                from cxr_cbir.models.embedding import load_metric_model
+            from cxr_cbir import models
 
-                net = load_metric_model(kind, self.settings["metric_model"], path, self.device)
-            else:
-                from cxr_cbir.models import load_model
-
-                net = load_model(kind, path, self.device)
-            self._nets[key] = net
+            settings = self.settings["metric_model"] if scope == "metric" else None
+            self._nets[key] = models.load(kind, path, self.device, settings)
         return self._nets[key]
 
     def embed(self, images: np.ndarray, scope: str, model: str, batch_size: int = 32):
@@ -196,7 +191,7 @@ class QueryEngine:
 
     def _severity(self, scope: str, images: np.ndarray, batch_size: int) -> np.ndarray:
         """(N, 1) predicted graded score, in its own units, as rule train_severity wrote."""
-        from cxr_cbir.models.multi_output import load_multi_output_model
+        from cxr_cbir import models
         from cxr_cbir.training.multi_output import predict_outputs
 
         with np.load(self._file(self.layout.severity_scaler(scope), "severity scaler")) as z:
@@ -204,7 +199,7 @@ class QueryEngine:
         key = (scope, "sev")
         if key not in self._nets:
             path = self._file(self.layout.model(scope, "sev"), "sev model")
-            self._nets[key] = load_multi_output_model(path, len(mean), self.device)
+            self._nets[key] = models.load("sev", path, self.device, {"n_outputs": len(mean)})
         z = predict_outputs(self._nets[key], images, batch_size, self.device)
         return (z * scale + mean)[:, :1].astype(np.float32)
 

@@ -12,17 +12,6 @@ import torch
 from torch import nn
 from torchvision.models import densenet121
 
-MEAN, STD = 0.5, 0.25
-
-
-def prepare(batch: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) uint8 image or float map in [0, 1] -> (N, 3, H, W) normalised float."""
-    x = batch.float()
-    if batch.dtype == torch.uint8:
-        x = x / 255.0
-    x = (x - MEAN) / STD
-    return x.unsqueeze(1).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
-
 
 def _no_inplace(module: nn.Module) -> None:
     for m in module.modules():

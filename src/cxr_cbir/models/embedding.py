@@ -135,17 +135,6 @@ class CrossEntropyResNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def build_metric_model(kind: str, settings: dict) -> nn.Module:
-    """'dml': the attention embedding network; 'ce': the cross-entropy baseline."""
-    if kind == "dml":
-        return MetricEmbeddingNet(
-            settings.get("embedding_dim") or 64, settings.get("attention", True)
-        )
-    if kind == "ce":
-        return CrossEntropyResNet(len(settings["classes"]))
-    raise ValueError(f"unknown metric model {kind!r}")
-
-
 def init_trunk_from(model: nn.Module, checkpoint, device="cpu") -> int:
     """Copy the ResNet-50 trunk of a trained metric model (e.g. the ce baseline) into
     ``model``; the attention branch and projection head keep their init. Returns the
@@ -156,11 +145,3 @@ def init_trunk_from(model: nn.Module, checkpoint, device="cpu") -> int:
         raise InputError(f"{checkpoint}: no 'trunk.*' weights to start the dml network from")
     model.trunk.load_state_dict(trunk)  # strict: a partial trunk is an error
     return len(trunk)
-
-
-def load_metric_model(kind: str, settings: dict, path, device) -> nn.Module:
-    """The ``kind`` metric network with the weights-only checkpoint at ``path``, on
-    ``device``, in eval mode (the metric twin of :func:`cxr_cbir.models.load_model`)."""
-    model = build_metric_model(kind, settings)
-    model.load_state_dict(load_checkpoint(path, map_location=device))
-    return model.to(device).eval()

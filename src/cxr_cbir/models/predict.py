@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 
 
 @torch.inference_mode()

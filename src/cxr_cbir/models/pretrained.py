@@ -38,7 +38,7 @@ _OLD_DENSE_KEY = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
 )
 # torchxrayvision's input range [-1024, 1024] over [0, 1] grey; ours is (x - 0.5) / 0.25
-# (models.densenet.prepare), i.e. xrv = 512 * ours, on one channel where ours has three
+# (models.inputs.prepare), i.e. xrv = 512 * ours, on one channel where ours has three
 XRV_INPUT_SCALE = 512.0
 IMAGENET_STD_OVER_OURS = torch.tensor([0.25 / 0.229, 0.25 / 0.224, 0.25 / 0.225])
 _ALLOWED_PICKLE_MODULES = ("torch.", "torchxrayvision.", "collections.")

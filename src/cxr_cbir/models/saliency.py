@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from cxr_cbir.errors import InputError
 from cxr_cbir.finite import require_finite
-from cxr_cbir.models.densenet import DenseNetClassifier, prepare
+from cxr_cbir.models.densenet import DenseNetClassifier
+from cxr_cbir.models.inputs import prepare
 
 METHODS = ("deep_taylor", "integrated_gradients", "deeplift", "input_x_gradient", "guided_gradcam")
 

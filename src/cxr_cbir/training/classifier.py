@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from cxr_cbir.errors import InputError
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.models.predict import predict
 from cxr_cbir.training.augment import paper_affine
 from cxr_cbir.training.engine import Budget, batch_loader, fit, to_device

@@ -25,10 +25,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from cxr_cbir import models
 from cxr_cbir.errors import InputError
-from cxr_cbir.models import build_model
-from cxr_cbir.models.embedding import build_metric_model, init_trunk_from
-from cxr_cbir.models.multi_output import MultiOutputDenseNet
+from cxr_cbir.models.embedding import init_trunk_from
 from cxr_cbir.segmentation.members import build_member
 from cxr_cbir.torch_utils import load_state_dict_file, seed_everything
 from cxr_cbir.training.engine import finish
@@ -59,14 +58,11 @@ def _load_trunk(model: torch.nn.Module, path) -> str:
 # family -> (the network its spec names, how an init file starts it)
 FAMILIES: dict[str, tuple[Callable[[dict], torch.nn.Module], Callable | None]] = {
     # spec: {"kind": "cnn" | "ig" | "att"}
-    "classifier": (lambda spec: build_model(spec["kind"]), _load_weights),
+    "classifier": (lambda spec: models.build(spec["kind"]), _load_weights),
     # spec: the metric_learning settings of the model, with "kind": "dml" | "ce"
-    "metric": (lambda spec: build_metric_model(spec["kind"], spec), _load_trunk),
+    "metric": (lambda spec: models.build(spec["kind"], spec), _load_trunk),
     # spec: {"targets": [...]}: the severity model and the pretraining network
-    "multi_output": (
-        lambda spec: MultiOutputDenseNet(n_outputs=len(spec["targets"])),
-        _load_weights,
-    ),
+    "multi_output": (lambda spec: models.build("sev", spec), _load_weights),
     # spec: {"arch", "encoder", "weights" (optional), "heads" (lung conventions, optional)}
     "lung_member": (
         lambda spec: build_member(

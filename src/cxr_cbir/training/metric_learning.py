@@ -33,7 +33,7 @@ import torch
 from pytorch_metric_learning import losses, miners, samplers
 
 from cxr_cbir.errors import InputError
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.models.predict import embed_all
 from cxr_cbir.retrieval.distances import pairwise_distances
 from cxr_cbir.training.augment import random_crop

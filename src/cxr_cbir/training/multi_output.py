@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.training.classifier import make_optimizer
 from cxr_cbir.training.engine import Budget, batch_loader, fit
 

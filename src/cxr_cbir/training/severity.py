@@ -22,7 +22,7 @@ import torch
 
 from cxr_cbir.errors import InputError
 from cxr_cbir.evaluation.severity import pearson
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.training.augment import paper_affine
 from cxr_cbir.training.engine import to_device
 from cxr_cbir.training.multi_output import MaskedTargets, Recipe, fit_task, predict_outputs

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from cxr_cbir.evaluation.severity import pearson
-from cxr_cbir.models.densenet import prepare
+from cxr_cbir.models.inputs import prepare
 from cxr_cbir.training.targets import TargetScaler, target_matrix
 
 log = logging.getLogger(__name__)
