@@ -40,7 +40,7 @@ SEG = config.get("segmentation") or {}
 SEG_MEMBERS = list(SEG.get("members", {}))
 # lung-mask inference and masked-cache jobs (scatter/gather over the cache index)
 SEG_SHARDS = list(range(SEG.get("shards") or config["preprocess"]["shards"]))
-LUNG_MASK = config.get("lung_mask", "none")
+LUNG_MASK = config["lung_mask"]
 # The cache every retrieval method and SSIM reads: masked by the lung ensemble or not.
 CACHE_DIR = f"{OUT}/cache" if LUNG_MASK == "none" else f"{OUT}/cache/lung-{LUNG_MASK}"
 CACHE_IMAGES = f"{CACHE_DIR}/images.npy"
@@ -54,8 +54,8 @@ if {"ig", "cnn_ig", "cnn_sev"} & set(CLASSIFIERS + MODELS.get("methods", [])):
     CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
 # sev: a DenseNet-121 trained on the severity scores (by default from the CNN's weights)
 SEV = "sev" in MODELS.get("methods", [])
-SEV_MODEL = config.get("severity_model") or {}
-if SEV and SEV_MODEL.get("init", "cnn") == "cnn":
+SEV_MODEL = config["severity_model"]  # the schema fills its defaults
+if SEV and SEV_MODEL["init"] == "cnn":
     CLASSIFIERS = sorted(set(CLASSIFIERS) | {"cnn"})
 ML = config.get("metric_learning") or {}
 ML_METHODS = ["dml", "ce"] if ML else []

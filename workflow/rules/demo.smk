@@ -23,7 +23,7 @@ if "demo" in config:
             "../../envs/data.yaml"
         # the first job of the run, alone: it renders on every core (on a cluster,
         # where --cores is unset, on `threads`)
-        threads: workflow.resource_settings.cores or config.get("threads", 2)
+        threads: workflow.resource_settings.cores or config["threads"]
         params:
             seed=config["seed"],
             demo=config["demo"],

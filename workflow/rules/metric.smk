@@ -44,7 +44,7 @@ rule train_metric:
     priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:
@@ -72,7 +72,7 @@ rule embed_metric_shard:
         mlmodel="dml|ce",
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:

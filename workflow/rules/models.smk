@@ -24,7 +24,7 @@ rule train_classifier:
     priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:
@@ -56,7 +56,7 @@ rule saliency_shard:
     priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:
@@ -114,7 +114,7 @@ rule embed_shard:
         method="cnn|ig|att|cnn_ig",
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:

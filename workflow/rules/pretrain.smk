@@ -46,7 +46,7 @@ rule pretrain:
     priority: 20
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:

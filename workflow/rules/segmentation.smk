@@ -40,7 +40,7 @@ rule seg_train:
     priority: seg_member_priority
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:
@@ -67,7 +67,7 @@ rule seg_probs:
         f"{OUT}/benchmarks/seg_probs_{{member}}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:
@@ -150,7 +150,7 @@ rule seg_evaluate:
     params:
         members=SEG_MEMBERS,
         threshold=config.get("segmentation", {}).get("threshold", 0.5),
-        seed=(config.get("evaluation") or {}).get("random_seed", 0),
+        seed=config["evaluation"]["random_seed"],
     script:
         "../scripts/seg_evaluate.py"
 
@@ -171,7 +171,7 @@ rule seg_apply:
         f"{OUT}/benchmarks/seg_apply_{{shard}}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:

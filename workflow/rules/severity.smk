@@ -23,7 +23,7 @@ rule train_severity:
         f"{OUT}/benchmarks/train_severity_{{condition}}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config.get("threads", 2)
+    threads: config["threads"]
     resources:
         gpu=1,
     params:

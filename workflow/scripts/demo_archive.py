@@ -15,7 +15,7 @@ truth = generate_archive(
     conditions=snakemake.params.conditions,
     catalogues=snakemake.params.catalogues,
     raters=demo.get("raters") or {"R1": 0.0},
-    n_corrupt=demo.get("n_corrupt", 0),
+    n_corrupt=demo["n_corrupt"],
     workers=snakemake.threads,
 )
 log.info("wrote %d images of %d subjects", len(truth), truth["subject_id"].nunique())

@@ -49,7 +49,7 @@ train(
         device=device,
         heads=heads[fit],
         val_heads=heads[val],
-        bn_films=spec.get("bn_films") or 0,
+        bn_films=spec["bn_films"],
     ),
     TrainPaths(snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint),
     seed=snakemake.params.seed,
