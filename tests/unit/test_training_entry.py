@@ -81,3 +81,15 @@ def test_init_files_start_the_network_their_family_s_way(tmp_path):
         train("lung_member", SPECS["lung_member"], _no_fit, _paths(tmp_path, "x.pt"), seed=1)
     with pytest.raises(InputError, match="unknown training family 'gan'"):
         build("gan", {})
+
+
+def test_a_rule_s_paths_and_its_init_input_in_any_of_snakemake_s_shapes():
+    from types import SimpleNamespace
+
+    output = SimpleNamespace(model="m.pt", history="h.csv")
+    params = SimpleNamespace(checkpoint="c.pt")
+    assert TrainPaths.of_job(output, params) == TrainPaths("m.pt", "h.csv", "c.pt", None)
+    assert TrainPaths.of_job(output, params, []).init is None  # init: [] (random)
+    assert TrainPaths.of_job(output, params, ["w.pt"]).init == "w.pt"
+    assert TrainPaths.of_job(output, params, "ce.pt").init == "ce.pt"
+    assert TrainPaths.of_job(output, params, "").init is None

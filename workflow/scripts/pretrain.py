@@ -61,7 +61,7 @@ train(
         y[val],
         Recipe.from_rule(spec, snakemake.params, device),
     ),
-    TrainPaths(snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint),
+    TrainPaths.of_job(snakemake.output, snakemake.params),
     seed=snakemake.params.seed,
     report=report,
     label={"condition": "all", "model": "pretrain"},

@@ -51,6 +51,6 @@ train(
         val_heads=heads[val],
         bn_films=spec["bn_films"],
     ),
-    TrainPaths(snakemake.output.model, snakemake.output.history, snakemake.params.checkpoint),
+    TrainPaths.of_job(snakemake.output, snakemake.params),
     seed=snakemake.params.seed,
 )

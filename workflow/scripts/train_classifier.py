@@ -89,12 +89,7 @@ train(
         workers=snakemake.params.training["workers"],
         severity=severity,
     ),
-    TrainPaths(
-        snakemake.output.model,
-        snakemake.output.history,
-        snakemake.params.checkpoint,
-        init=snakemake.input.init[0] if snakemake.input.init else None,
-    ),
+    TrainPaths.of_job(snakemake.output, snakemake.params, snakemake.input.init),
     seed=snakemake.params.seed,
     report=report,
     label={"condition": condition, "model": kind},

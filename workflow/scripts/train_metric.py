@@ -73,12 +73,7 @@ train(
         monitor=ml["monitor"],
         severity=severity,
     ),
-    TrainPaths(
-        snakemake.output.model,
-        snakemake.output.history,
-        snakemake.params.checkpoint,
-        init=snakemake.input.get("init") or None,
-    ),
+    TrainPaths.of_job(snakemake.output, snakemake.params, snakemake.input.get("init")),
     seed=snakemake.params.seed,
     report=report,
 )

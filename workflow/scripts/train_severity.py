@@ -59,12 +59,7 @@ train(
         scores[val],
         Recipe.from_rule(spec, snakemake.params, device),
     ),  # fmt: skip
-    TrainPaths(
-        snakemake.output.model,
-        snakemake.output.history,
-        snakemake.params.checkpoint,
-        init=snakemake.input.init[0] if snakemake.input.init else None,
-    ),
+    TrainPaths.of_job(snakemake.output, snakemake.params, snakemake.input.init),
     seed=snakemake.params.seed,
     report=report,
     label={"condition": snakemake.wildcards.condition, "model": "sev"},

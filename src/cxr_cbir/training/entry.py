@@ -45,6 +45,14 @@ class TrainPaths:
     checkpoint: str | Path
     init: str | Path | None = None
 
+    @classmethod
+    def of_job(cls, output, params, init=None) -> TrainPaths:
+        """A rule's paths: ``output.model``, ``output.history``, ``params.checkpoint``, and
+        its ``init`` input (a path, or a list of none or one path) when it has one."""
+        if init is not None and not isinstance(init, (str, Path)):
+            init = init[0] if len(init) else None
+        return cls(output.model, output.history, params.checkpoint, init or None)
+
 
 def _load_weights(model: torch.nn.Module, path) -> str:
     missing = load_state_dict_file(model, path)
