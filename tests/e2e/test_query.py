@@ -22,7 +22,7 @@ def _cohort_film(tiny_run, condition="effusion"):
 
 
 @pytest.mark.parametrize("model", ["ig", "att", "dml"])
-def test_archive_film_finds_itself_first(tiny_run, model, capsys, monkeypatch):
+def test_archive_film_finds_itself_first_when_kept(tiny_run, model, capsys, monkeypatch):
     image_id, film = _cohort_film(tiny_run)
     panel = tiny_run / f"query_{model}.png"
     code = main(
@@ -41,13 +41,15 @@ def test_archive_film_finds_itself_first(tiny_run, model, capsys, monkeypatch):
             "effusion",
             "--directory",
             str(tiny_run),
+            "--keep-same-patient",
         ]
     )
     out = capsys.readouterr().out
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].startswith(f"top 3 for {film}")
-    header, first, second = lines[1].split(), lines[2].split(), lines[3].split()
+    assert lines[1] == f"(film {image_id} of the archive: its own and its patient's films are kept)"
+    header, first, second = lines[2].split(), lines[3].split(), lines[4].split()
     assert header[:3] == ["rank", "image_id", "distance"]
     assert first[:2] == ["1", image_id]  # preprocessed as the run did: its own embedding
     assert float(first[2]) <= 0.05 * float(second[2])
@@ -55,6 +57,40 @@ def test_archive_film_finds_itself_first(tiny_run, model, capsys, monkeypatch):
     assert ("label" if model != "dml" else "finding") in header
     with Image.open(panel) as im:
         assert im.format == "PNG" and im.size[0] > im.size[1]
+
+
+def test_a_film_of_the_archive_gets_other_patients_films(tiny_run, tmp_path):
+    """By default the query's own film and its patient's films are left out; the order
+    of the rest is the kept search's. A film not of the archive loses nothing."""
+    manifest = pd.read_parquet(tiny_run / "results/tiny/data/manifest.parquet")
+    index = pd.read_parquet(tiny_run / "results/tiny/index/effusion/cnn.parquet")
+    films = index.merge(manifest[["image_id", "group"]], on="image_id")
+    counts = films["group"].value_counts()
+    row = films[films["group"] == counts.index[0]].iloc[0]
+    assert counts.iloc[0] >= 2  # a patient with several films in the index
+    film = tiny_run / "results/tiny/archive" / row["path"]
+    engine = QueryEngine("tiny", tiny_run)
+    same = engine.same_patient(row["image_id"])
+    assert same == set(manifest.loc[manifest["group"] == row["group"], "image_id"])
+    (kept,), _ = engine.query([film], "cnn", 20, "effusion", keep_same_patient=True)
+    (left,), _ = engine.query([film], "cnn", 10, "effusion")
+    kept_ids, ids = kept.neighbours["image_id"].tolist(), left.neighbours["image_id"].tolist()
+    assert kept_ids[0] == row["image_id"] and kept.archive_id == left.archive_id == row["image_id"]
+    assert len(ids) == 10 and not same & set(ids)
+    assert ids == [i for i in kept_ids if i not in same][:10]
+    assert left.neighbours["rank"].tolist() == list(range(1, 11))
+    last = kept_ids.index(ids[-1])
+    assert left.left_out == sum(i in same for i in kept_ids[:last]) >= 1
+    # the same film under another name (an upload) is still recognised: by its pixels
+    renamed = tmp_path / "upload.jpg"
+    renamed.write_bytes(film.read_bytes())
+    (again,), _ = engine.query([renamed], "cnn", 10, "effusion")
+    assert again.archive_id == row["image_id"]
+    # a film not of the archive (mirrored): nothing left out
+    mirrored = tmp_path / "mirrored.png"
+    Image.open(film).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored)
+    (new,), _ = engine.query([mirrored], "cnn", 10, "effusion")
+    assert new.archive_id is None and new.left_out == 0
 
 
 def test_query_errors_name_the_problem(tiny_run, tmp_path, capsys):
@@ -176,3 +212,38 @@ def test_the_run_layout_is_what_the_workflow_wrote(tiny_run):
     missing = [f for f in files + [layout.seg_ensemble] if not (tiny_run / f).is_file()]
     assert not missing
     assert settings["condition_models"] == ["att", "cnn", "ig"]
+
+
+def test_a_folder_with_dicom_films_one_bar_and_the_bad_ones_named(tiny_run, tmp_path, capsys):
+    """A folder of 20 films, JPEG and DICOM, two of them bad DICOM: one progress bar for
+    the command, every good film answered, each bad one named with its reason."""
+    from support.dicom import write_dicom
+
+    from cxr_cbir.preprocess.decode import load_gray
+
+    cohort = pd.read_parquet(tiny_run / "results/tiny/data/effusion/cohort.parquet")
+    folder = tmp_path / "films"
+    folder.mkdir()
+    for _, row in cohort.head(16).iterrows():
+        film = tiny_run / "results/tiny/archive" / row["path"]
+        (folder / f"{row['image_id']}.jpg").write_bytes(film.read_bytes())
+    grey = load_gray(tiny_run / "results/tiny/archive" / cohort.iloc[0]["path"], 64)
+    write_dicom(folder / "m2.dcm", grey.astype(np.int64), bits_stored=8)
+    write_dicom(folder / "m1.dcm", 255 - grey.astype(np.int64), "MONOCHROME1", bits_stored=8)
+    write_dicom(folder / "frames.dcm", np.stack([grey, grey]).astype(np.int64), bits_stored=8)
+    write_dicom(folder / "empty.dcm", None)
+    out = tmp_path / "n.csv"
+    args = ["query", str(folder), "--run", "tiny", "--model", "cnn", "--condition", "effusion"]
+    code = main([*args, "-k", "3", "--directory", str(tiny_run), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2  # some films could not be read
+    table = pd.read_csv(out)
+    assert table["query"].nunique() == 18 and len(table) == 18 * 3
+    # a MONOCHROME1 film is inverted back: the same neighbours as its MONOCHROME2 twin
+    m1, m2 = (table[table["query"].str.endswith(n)] for n in ("m1.dcm", "m2.dcm"))
+    assert m1["image_id"].tolist() == m2["image_id"].tolist()
+    assert f"{folder / 'frames.dcm'}: DICOM: multi-frame DICOM (2 frames)" in captured.err
+    assert f"{folder / 'empty.dcm'}: DICOM: DICOM without pixel data" in captured.err
+    bars = [line for line in captured.err.replace("\r", "\n").splitlines() if "%|" in line]
+    assert bars and all(b.startswith("query cnn") for b in bars)  # no bar of an inner step
+    assert bars[-1].startswith("query cnn: 100%") and "20/20" in bars[-1]

@@ -11,14 +11,18 @@ import os
 import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from support.dicom import write_dicom
 
+from cxr_cbir.app.client import error_text, neighbour_ids, post_film
 from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.app.server import MAX_UPLOAD_BYTES, create_app
+from cxr_cbir.preprocess.decode import load_gray
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +62,15 @@ def test_upload_shows_the_same_neighbours_as_the_query_command(tiny_run, engine,
         assert resp.status_code == 200, resp.text[:500]
         results, _ = engine.query([film], model, 3, "effusion")
         expected = results[0].neighbours["image_id"].tolist()
-        assert _neighbour_ids(resp.text) == expected
-        assert expected[0] == image_id  # an archive film finds itself first
+        assert _neighbour_ids(resp.text) == expected and len(expected) == 3
+        # a film of the archive: neither itself nor its patient's films are neighbours
+        assert not engine.same_patient(image_id) & set(expected)
+        assert f"is film {image_id} of the archive" in resp.text
         assert resp.text.count('class="neighbour"') == 3
+        assert resp.text.count('class="neighbour-film"') == 3  # the films, side by side
         assert "severity" in resp.text  # the catalogues' severity beside each neighbour
+        kept = _post(client, film.read_bytes(), film.name, model=model, keep_same_patient="on")
+        assert _neighbour_ids(kept.text)[0] == image_id  # the box keeps it: found first
     # picking one of the run's test films gives the same page as uploading it
     picked = client.post(
         "/query", data={"model": "cnn", "condition": "effusion", "k": "3", "test_film": image_id}
@@ -192,11 +201,17 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
         shown = [c.text for c in cells]
         results, _ = engine.query([film], "att", 4, "effusion")
         assert shown == results[0].neighbours["image_id"].tolist()
-        assert shown[0] == image_id
-        images = browser.find_elements(By.CSS_SELECTOR, "#neighbours img")
-        assert len(images) == 8  # each neighbour's film and its saliency overlay
-        widths = [browser.execute_script("return arguments[0].naturalWidth", i) for i in images]
-        assert min(widths) > 0  # every picture decoded
+        assert image_id not in shown  # left out: the query's own film
+        films = browser.find_elements(By.CSS_SELECTOR, "#films img.film")
+        seen = browser.find_elements(By.CSS_SELECTOR, "#films img.seen")
+        assert len(films) == len(seen) == 5  # the query and 4 neighbours, both views
+        widths = [browser.execute_script("return arguments[0].naturalWidth", i) for i in films]
+        assert widths == [320] * 5  # large enough to read, every picture decoded
+        tops = {f.location["y"] for f in films}
+        assert len(tops) == 1  # side by side (one row at 1400 px)
+        assert all(f.is_displayed() for f in films) and not any(s.is_displayed() for s in seen)
+        browser.find_element(By.ID, "overlay-toggle").click()  # what the model saw
+        assert all(s.is_displayed() for s in seen) and not any(f.is_displayed() for f in films)
         if os.environ.get("CXR_SCREENSHOT"):  # a picture of the page, e.g. for the README
             browser.save_screenshot(os.environ["CXR_SCREENSHOT"])
         browser.find_element(By.ID, "film").send_keys(str(broken))
@@ -205,3 +220,58 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
         assert "cannot be read as a film" in error and "truncated" in error
     finally:
         browser.quit()
+
+
+def _dicom_of(film, path):
+    """The archive film as a 12-bit MONOCHROME1 DICOM (inverted, windowed over its range)."""
+    pixels = 4095 - load_gray(film, 64).astype(np.int64) * 16
+    return write_dicom(path, pixels, "MONOCHROME1", WindowCenter=2040, WindowWidth=4080)
+
+
+def test_dicom_uploads_are_read_and_bad_ones_named(tiny_run, engine, client, tmp_path):
+    _, film = _film(tiny_run, engine)
+    dcm = _dicom_of(film, tmp_path / "film.dcm")
+    resp = _post(client, dcm.read_bytes(), "film.dcm")
+    assert resp.status_code == 200, resp.text[:500]
+    assert "DICOM film" in resp.text
+    (result,), _ = engine.query([dcm], "cnn", 3, "effusion")
+    assert _neighbour_ids(resp.text) == result.neighbours["image_id"].tolist()
+    frames = write_dicom(tmp_path / "mf.dcm", np.zeros((2, 64, 64), np.int64))
+    resp = _post(client, frames.read_bytes(), "mf.dcm")
+    assert resp.status_code == 400 and "multi-frame DICOM (2 frames)" in resp.text
+
+
+def test_concurrent_uploads_good_and_bad_are_all_answered(tiny_run, engine, served, tmp_path):
+    """Eight clients at once send 32 uploads (JPEG, DICOM, broken files) to the page on
+    127.0.0.1: every request gets its answer, the good ones the neighbours a lone query
+    gets, the bad ones their reason, and the server still answers afterwards."""
+    fields = {"model": "cnn", "condition": "effusion", "k": "3"}
+    good = [_film(tiny_run, engine, n)[1] for n in range(3)]
+    good.append(_dicom_of(good[0], tmp_path / "film.dcm"))
+    expected = {
+        f.name: engine.query([f], "cnn", 3, "effusion")[0][0].neighbours["image_id"].tolist()
+        for f in good
+    }  # before the server shares the engine: the page's lock serialises its own queries
+    jpeg = good[0].read_bytes()
+    bad = {
+        "cut.jpg": (jpeg[: len(jpeg) // 2], "truncated"),
+        "report.pdf": (b"%PDF-1.4 not a film", "not a recognised image format"),
+        "mf.dcm": (
+            write_dicom(tmp_path / "mf.dcm", np.zeros((2, 64, 64), np.int64)).read_bytes(),
+            "multi-frame",
+        ),
+        "sr.dcm": (write_dicom(tmp_path / "sr.dcm", None).read_bytes(), "without pixel data"),
+    }
+    jobs = [(f.read_bytes(), f.name) for f in good] + [(d, n) for n, (d, _) in bad.items()]
+    jobs = jobs * 4
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda job: post_film(served, *job, fields), jobs))
+    assert len(answers) == len(jobs) == 32
+    for (_, name), (status, page, _) in zip(jobs, answers, strict=True):
+        if name in expected:
+            assert status == 200, (name, error_text(page))
+            assert neighbour_ids(page) == expected[name], name
+        else:
+            assert status == 400 and bad[name][1] in (error_text(page) or ""), (name, page[:300])
+    status, page, _ = post_film(served, jpeg, good[0].name, fields)
+    assert status == 200 and neighbour_ids(page) == expected[good[0].name]

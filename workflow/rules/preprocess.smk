@@ -9,7 +9,7 @@ rule manifest:
         archive=archive_inputs(),
         code=package_code("manifest.py"),
     output:
-        f"{OUT}/data/manifest.parquet",
+        LAYOUT.manifest,
     log:
         f"{OUT}/logs/manifest.log",
     benchmark:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cxr_cbir.errors import InputError
 
-FILM_SUFFIXES = (".jpg", ".jpeg", ".png")
+FILM_SUFFIXES = (".jpg", ".jpeg", ".png", ".dcm", ".dicom")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         "--panels", type=Path, help="folder for the panels (default results/<run>/queries/)"
     )
     out.add_argument("--out", type=Path, help="one CSV of every film's neighbours, no panels")
+    q.add_argument(
+        "--keep-same-patient",
+        action="store_true",
+        help="a film of the archive: keep itself and its patient's films among the neighbours",
+    )
     q.add_argument("--backend", default="auto", choices=["auto", "faiss", "torch"])
     q.add_argument("--threads", type=int, help="torch CPU threads")
     s = sub.add_parser("serve", help="a local web page to query the run")
@@ -56,14 +61,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def expand_films(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder gives its JPEG/PNG files, sorted. A path that is neither
-    is kept, so that it is reported as missing with the others."""
+    """Files as given; a folder gives its JPEG, PNG and DICOM files, sorted. A path that is
+    neither is kept, so that it is reported as missing with the others."""
     films = []
     for p in paths:
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.suffix.lower() in FILM_SUFFIXES)
             if not found:
-                raise InputError(f"{p}: no .jpg, .jpeg or .png films in this folder")
+                raise InputError(f"{p}: no {', '.join(FILM_SUFFIXES)} films in this folder")
             films.extend(found)
         else:
             films.append(p)
@@ -79,11 +84,22 @@ def _query(args) -> int:
     if not any(f.is_file() for f in films):
         raise InputError(f"{films[0]}: no such film")
     engine = QueryEngine(args.run, args.directory, args.backend)
-    results, failed = engine.query(films, args.model, args.k, args.condition)
+    results, failed = engine.query(
+        films, args.model, args.k, args.condition, args.keep_same_patient
+    )
     panels = args.panels or args.directory / "results" / args.run / "queries"
     readable = [f for f in films if f not in failed]
     for film, result in zip(readable, results, strict=True):
         print(f"top {len(result.neighbours)} for {film} ({args.model}, {result.scope}):")
+        if result.archive_id is not None:
+            print(
+                f"(film {result.archive_id} of the archive: "
+                + (
+                    "its own and its patient's films are kept)"
+                    if args.keep_same_patient
+                    else f"{result.left_out} of its own and its patient's films left out)"
+                )
+            )
         print(format_table(result))
         if not args.out:
             panel = args.panel or panels / f"{film.stem}_{args.model}.png"

@@ -5,10 +5,16 @@ decode to grey, the lung ensemble and ``lung_mask`` mode when the run used them,
 to the run's image size; then the model's embedding (IG: Deep Taylor map of the CNN
 first, then the IG network on the map), an exact search of the model's index, and a
 panel of the query and its neighbours with their saliency (or attention) overlays.
+
+A query that is a film of the archive (its preprocessed image is byte for byte a film of
+the run's cache: the run's preprocessing is this same code) would find itself first, and
+its patient's other films next: by default those are left out of its neighbours
+(``keep_same_patient`` keeps them), so that k neighbours are k other patients' films.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from cxr_cbir.errors import InputError
 from cxr_cbir.preprocess.cache import ImageCache
@@ -27,6 +34,8 @@ from cxr_cbir.segmentation.apply import preprocess_films
 from cxr_cbir.segmentation.ensemble import read_weights
 from cxr_cbir.segmentation.inference import load_members
 from cxr_cbir.torch_utils import pick_device
+
+QUERY_CHUNK = 16  # films preprocessed, embedded and searched at a time
 
 
 @dataclass
@@ -40,6 +49,12 @@ class QueryResult:
     overlays: np.ndarray | None
     scope: str
     model: str
+    archive_id: str | None = None  # the archive film the query is, if it is one
+    left_out: int = 0  # neighbours left out: the query's own film and its patient's
+
+
+def _fingerprint(image) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
 
 
 def load_settings(workdir: Path, run: str) -> dict:
@@ -80,6 +95,8 @@ class QueryEngine:
         self._nets: dict[tuple[str, str], torch.nn.Module] = {}
         self._indexes: dict[tuple[str, str], tuple[EmbeddingIndex, pd.DataFrame]] = {}
         self._cache = None
+        self._fingerprints: dict[bytes, str] | None = None
+        self._patients: pd.Series | None = None
 
     # -- what can be asked -------------------------------------------------------------
     def models(self) -> list[str]:
@@ -163,7 +180,9 @@ class QueryEngine:
 
         if scope == "metric":
             net = self._net(scope, model)
-            vectors, _, masks = embed_all(net, images, batch_size, self.device, with_mask=True)
+            vectors, _, masks = embed_all(
+                net, images, batch_size, self.device, with_mask=True, progress=False
+            )
             return vectors, masks
         maps = None
         if "cnn" in self.settings["condition_models"]:
@@ -171,7 +190,8 @@ class QueryEngine:
 
             method = self.settings["saliency_method"]
             cnn = self._net(scope, "cnn")
-            maps = saliency_maps(cnn, images, method, 8, self.device).astype(np.float32)
+            maps = saliency_maps(cnn, images, method, 8, self.device, progress=False)
+            maps = maps.astype(np.float32)
         if model == "sev":  # the severity model's predicted score (the graded column)
             return self._severity(scope, images, batch_size), maps
         if model == "cnn_sev":  # the CNN's features through the run's severity readout
@@ -180,14 +200,16 @@ class QueryEngine:
             path = self._file(self.layout.readout(scope), "readout")
             with np.load(path) as z:
                 readout = {k: z[k] for k in z.files}
-            vectors = compute_embeddings(self._net(scope, "cnn"), images, batch_size, self.device)
+            cnn = self._net(scope, "cnn")
+            vectors = compute_embeddings(cnn, images, batch_size, self.device, progress=False)
             return apply_readout(readout, vectors), maps
         if model in ("ig", "cnn_ig"):
             if maps is None:
                 raise InputError(f"model {model} needs the CNN of {scope}, which this run lacks")
             net = self._net(scope, "cnn" if model == "cnn_ig" else "ig")
-            return compute_embeddings(net, maps, batch_size, self.device), maps
-        return compute_embeddings(self._net(scope, model), images, batch_size, self.device), maps
+            return compute_embeddings(net, maps, batch_size, self.device, progress=False), maps
+        net = self._net(scope, model)
+        return compute_embeddings(net, images, batch_size, self.device, progress=False), maps
 
     def _severity(self, scope: str, images: np.ndarray, batch_size: int) -> np.ndarray:
         """(N, 1) predicted graded score, in its own units, as rule train_severity wrote."""
@@ -202,6 +224,34 @@ class QueryEngine:
             self._nets[key] = models.load("sev", path, self.device, {"n_outputs": len(mean)})
         z = predict_outputs(self._nets[key], images, batch_size, self.device)
         return (z * scale + mean)[:, :1].astype(np.float32)
+
+    # -- films of the archive ----------------------------------------------------------
+    def archive_films(self, images: np.ndarray) -> list[str | None]:
+        """The archive film (image id) each preprocessed query is, or None: found by its
+        cached image, byte for byte, whatever the query file's name or format."""
+        if self._fingerprints is None:
+            cache = self.cache()
+            self._fingerprints = {}
+            for image_id, row in cache.row.items():
+                self._fingerprints.setdefault(_fingerprint(cache.images[row]), image_id)
+        return [self._fingerprints.get(_fingerprint(image)) for image in images]
+
+    def patients(self) -> pd.Series:
+        """image id -> patient (``group``) of every film of the archive."""
+        if self._patients is None:
+            path = self._file(self.layout.manifest, "manifest")
+            table = pd.read_parquet(path, columns=["image_id", "group"])
+            self._patients = table.set_index("image_id")["group"].astype(str)
+        return self._patients
+
+    def same_patient(self, image_id: str | None) -> set[str]:
+        """The film and every film of its patient (empty for a film not of the archive)."""
+        if image_id is None:
+            return set()
+        patients = self.patients()
+        if image_id not in patients.index:
+            return {image_id}
+        return {image_id, *patients.index[patients == patients[image_id]]}
 
     # -- search --------------------------------------------------------------------------
     def index(self, scope: str, model: str) -> tuple[EmbeddingIndex, pd.DataFrame]:
@@ -223,17 +273,24 @@ class QueryEngine:
             )
         return self._cache
 
-    def search(self, images: np.ndarray, scope: str, model: str, k: int) -> list[QueryResult]:
+    def search(
+        self, images: np.ndarray, scope: str, model: str, k: int, keep_same_patient=False
+    ) -> list[QueryResult]:
         """One ``QueryResult`` per preprocessed film: embedded, searched, with the
-        neighbours' table, cached images and overlays."""
+        neighbours' table, cached images and overlays. A film of the archive does not get
+        itself or its patient's films as neighbours unless ``keep_same_patient``."""
         vectors, overlays = self.embed(images, scope, model)
         index, table = self.index(scope, model)
-        dist, ids = index.search(vectors, k)
+        archive = self.archive_films(images)
+        skip = [set() if keep_same_patient else self.same_patient(a) for a in archive]
+        dist, ids = index.search(vectors, min(k + max(map(len, skip), default=0), len(index)))
         results = []
         for j in range(len(images)):
-            neighbours = table.loc[list(ids[j])].reset_index()
+            keep = [t for t, i in enumerate(ids[j]) if i not in skip[j]][:k]
+            left_out = sum(i in skip[j] for i in ids[j][: (keep[-1] + 1) if keep else None])
+            neighbours = table.loc[list(ids[j][keep])].reset_index()
             neighbours.insert(0, "rank", np.arange(1, len(neighbours) + 1))
-            neighbours.insert(2, "distance", dist[j])
+            neighbours.insert(2, "distance", dist[j][keep])
             found = self.cache().stack(neighbours["image_id"])
             results.append(
                 QueryResult(
@@ -244,19 +301,41 @@ class QueryEngine:
                     self.neighbour_overlays(scope, model, neighbours["image_id"], found),
                     scope,
                     model,
+                    archive[j],
+                    left_out,
                 )
             )
         return results
 
-    def query(self, films, model: str, k: int = 4, condition: str | None = None):
-        """(results of the readable films in order, {film: reason} of the others)."""
+    def query(
+        self,
+        films,
+        model: str,
+        k: int = 4,
+        condition: str | None = None,
+        keep_same_patient: bool = False,
+        progress: bool = False,
+    ):
+        """(results of the readable films in order, {film: reason} of the others).
+
+        Films go through in chunks of ``QUERY_CHUNK``; ``progress``: one bar over all the
+        films (the CLI's), none from the steps inside."""
         scope = self.scope(model, condition)
         if k < 1:
             raise InputError(f"-k {k}: must be at least 1")
         films = [Path(f) for f in films]
-        images, failed = self.preprocess(films)
-        results = self.search(images, scope, model, k) if len(images) else []
-        return results, {films[i]: reason for i, reason in failed.items()}
+        results, failed = [], {}
+        with tqdm(
+            total=len(films), desc=f"query {model}", unit="film", disable=not progress
+        ) as bar:
+            for start in range(0, len(films), QUERY_CHUNK):
+                chunk = films[start : start + QUERY_CHUNK]
+                images, bad = self.preprocess(chunk)
+                failed.update({chunk[i]: reason for i, reason in bad.items()})
+                if len(images):
+                    results += self.search(images, scope, model, k, keep_same_patient)
+                bar.update(len(chunk))
+        return results, failed
 
     def neighbour_overlays(self, scope: str, model: str, ids, images):
         """Saliency maps of the neighbours from the run (condition models) or attention
@@ -266,7 +345,8 @@ class QueryEngine:
                 return None
             from cxr_cbir.models.predict import embed_all
 
-            return embed_all(self._net("metric", "dml"), images, 8, self.device, with_mask=True)[2]
+            net = self._net("metric", "dml")
+            return embed_all(net, images, 8, self.device, with_mask=True, progress=False)[2]
         maps_path = self.workdir / self.layout.saliency_maps(scope)
         if not maps_path.exists():
             return None

@@ -1,8 +1,11 @@
 """``cxr-cbir serve``: a local web page for a radiologist to query a finished run.
 
 Upload a film (or pick one of the run's test films), choose the model and condition,
-and see the top-k archive films with distance, label, severity where known, clinical
-fields, and the saliency (or attention) overlay of each beside the query's own. The
+and see the query and the top-k archive films side by side, large enough to read (each
+film as stored, at ``SHOWN`` px), with a toggle to what the model saw (the run's
+preprocessed film) under its saliency (or attention) overlay, and a table of distance,
+label, severity where known and clinical fields. A film of the archive does not get
+itself or its patient's films as neighbours unless the page's box keeps them. The
 page is served by Flask (small, well kept, its Jinja2 templates escape every value) on
 127.0.0.1 by default; one ``QueryEngine`` keeps the run's networks loaded between
 requests, behind a lock (torch inference is not re-entrant per model).
@@ -30,13 +33,14 @@ from PIL import Image
 from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.errors import InputError
 from cxr_cbir.io_utils import safe_join
-from cxr_cbir.preprocess.decode import UnreadableImage, load_gray
+from cxr_cbir.preprocess.decode import UnreadableImage, load_gray, load_resized
+from cxr_cbir.preprocess.dicom import is_dicom
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MIN_SIDE = 64
-SHOWN = 160  # px of each thumbnail on the page
+SHOWN = 320  # px of each film on the page
 
 
 def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SHOWN) -> str:
@@ -59,6 +63,14 @@ def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SH
 
 def check_upload(path: Path) -> list[str]:
     """Notes for a readable film; ``InputError`` with the reason for one that is not."""
+    if is_dicom(path):
+        try:
+            h, w = load_gray(path, MIN_SIDE).shape
+        except UnreadableImage as exc:
+            raise InputError(f"the upload cannot be read as a film: {exc.reason}") from None
+        if min(w, h) < MIN_SIDE:
+            raise InputError(f"the film is {w} x {h} px: at least {MIN_SIDE} px per side is needed")
+        return [f"DICOM film ({w} x {h} px), windowed as a reading station shows it"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decompression bomb is named by the decode
@@ -97,24 +109,46 @@ def _shown(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _page_result(result, name: str) -> dict:
+def as_stored(path: Path | None, fallback: np.ndarray) -> str:
+    """The film at ``path`` as stored (whole frame, ``SHOWN`` px), or the run's
+    preprocessed image when the file cannot be read any more."""
+    try:
+        return png_uri(load_resized(path, SHOWN)) if path is not None else png_uri(fallback)
+    except UnreadableImage:
+        return png_uri(fallback)
+
+
+def _page_result(result, name: str, film: Path, archive: Path, kept: bool = False) -> dict:
+    """What the page shows of one query: each film as stored and as the model saw it
+    (with its overlay), and the neighbours' fields."""
     table = result.neighbours.drop(columns=["path"], errors="ignore")
     overlays = result.overlays if result.overlays is not None else [None] * len(table)
+    paths = result.neighbours["path"] if "path" in result.neighbours else [None] * len(table)
     rows = [
         {
-            "image": png_uri(img),
-            "overlay": png_uri(img, ov) if ov is not None else None,
+            "film": as_stored(safe_join(archive, p, where=row["image_id"]) if p else None, img),
+            "seen": png_uri(img, ov),
             "cells": {c: _shown(v) for c, v in row.items()},
         }
-        for (_, row), img, ov in zip(table.iterrows(), result.images, overlays, strict=True)
+        for (_, row), img, ov, p in zip(
+            table.iterrows(), result.images, overlays, paths, strict=True
+        )
     ]
+    note = None
+    if result.archive_id is not None:
+        note = f"{name} is film {result.archive_id} of the archive: " + (
+            "its own and its patient's films are kept among the neighbours"
+            if kept
+            else f"{result.left_out} of its own and its patient's films are left out"
+        )
     return {
         "name": name,
         "model": result.model,
         "scope": result.scope,
         "overlay_kind": "attention" if result.scope == "metric" else "saliency (CNN)",
-        "image": png_uri(result.image),
-        "overlay": png_uri(result.image, result.overlay) if result.overlay is not None else None,
+        "film": as_stored(film, result.image),
+        "seen": png_uri(result.image, result.overlay),
+        "archive_note": note,
         "columns": list(table.columns),
         "rows": rows,
     }
@@ -135,7 +169,13 @@ def create_app(engine: QueryEngine) -> Flask:
 
     models = engine.models()
     conditions = engine.settings["conditions"]
-    default = {"model": models[0], "condition": conditions[0], "k": 4, "test_film": ""}
+    default = {
+        "model": models[0],
+        "condition": conditions[0],
+        "k": 4,
+        "test_film": "",
+        "keep_same_patient": False,
+    }
 
     def page(status=200, **kw):
         kw.setdefault("chosen", default)
@@ -169,6 +209,7 @@ def create_app(engine: QueryEngine) -> Flask:
             "condition": form.get("condition", default["condition"]),
             "k": form.get("k", "4"),
             "test_film": form.get("test_film", ""),
+            "keep_same_patient": form.get("keep_same_patient") == "on",
         }
         upload = request.files.get("film")
         try:
@@ -194,13 +235,18 @@ def create_app(engine: QueryEngine) -> Flask:
                 else:
                     raise InputError("choose a film to upload, or one of the run's test films")
                 with lock:
-                    results, failed = engine.query([film], chosen["model"], k, chosen["condition"])
-            for reason in failed.values():
-                raise InputError(f"the upload cannot be read as a film: {reason}")
+                    results, failed = engine.query(
+                        [film], chosen["model"], k, chosen["condition"], chosen["keep_same_patient"]
+                    )
+                for reason in failed.values():
+                    raise InputError(f"the upload cannot be read as a film: {reason}")
+                shown = _page_result(
+                    results[0], name, film, engine.workdir / engine.settings["root"]
+                )
         except InputError as exc:
             return page(400, error=str(exc), chosen=chosen)
         log.info("query %s: %s (%s) top %d", name, chosen["model"], scope, k)
-        return page(result=_page_result(results[0], name), notes=notes, chosen=chosen)
+        return page(result=shown, notes=notes, chosen=chosen)
 
     return app
 

@@ -28,11 +28,14 @@ def predict(model, inputs: np.ndarray, batch_size: int, device) -> np.ndarray:
 
 
 @torch.inference_mode()
-def compute_embeddings(model, inputs: np.ndarray, batch_size: int, device) -> np.ndarray:
+def compute_embeddings(
+    model, inputs: np.ndarray, batch_size: int, device, progress: bool = True
+) -> np.ndarray:
     """(N, D) float32 embeddings of uint8 images or float maps (N, H, W)."""
     model = model.to(device).eval().to(memory_format=torch.channels_last)
     out = []
-    for i in tqdm(range(0, len(inputs), batch_size), desc="embed", mininterval=5):
+    steps = range(0, len(inputs), batch_size)
+    for i in tqdm(steps, desc="embed", mininterval=5, disable=not progress):
         x = prepare(torch.from_numpy(np.array(inputs[i : i + batch_size]))).to(device)
         out.append(model.embed(x).float().cpu().numpy())
     dim = getattr(model, "embedding_dim", 0)

@@ -251,7 +251,7 @@ def to_map(attribution: torch.Tensor) -> np.ndarray:
 
 
 def saliency_maps(
-    model, images: np.ndarray, method: str, batch_size: int, device, ids=None
+    model, images: np.ndarray, method: str, batch_size: int, device, ids=None, progress=True
 ) -> np.ndarray:
     """Maps (N, H, W) float16 for uint8 ``images`` (N, H, W).
 
@@ -259,7 +259,8 @@ def saliency_maps(
     holds NaN or inf: such a map must never be written, as IG training would take it."""
     model = model.to(device).eval()
     out = np.zeros(images.shape, np.float16)
-    for i in tqdm(range(0, len(images), batch_size), desc=f"saliency {method}", mininterval=5):
+    steps = range(0, len(images), batch_size)
+    for i in tqdm(steps, desc=f"saliency {method}", mininterval=5, disable=not progress):
         x = prepare(torch.from_numpy(np.array(images[i : i + batch_size]))).to(device)
         out[i : i + batch_size] = to_map(attribute(model, x, method)).astype(np.float16)
     require_finite(out, f"{method} gave NaN/inf maps", ids)

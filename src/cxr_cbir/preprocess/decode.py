@@ -3,6 +3,8 @@
 JPEGs are decoded with PIL's draft mode (DCT scaling), which skips most of the work for
 a full-size film that is shrunk to a few hundred pixels anyway. 16-bit PNGs are scaled
 to 8 bits by their own range; RGB(A) and palette images are converted to grayscale.
+DICOM files (``.dcm`` or the DICM marker) are windowed as a reading station shows them
+(``preprocess.dicom``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from cxr_cbir.preprocess.dicom import is_dicom, read_dicom
 
 Image.LOAD_TRUNCATED_IMAGES = False
 
@@ -41,6 +45,13 @@ def load_gray(path: str | Path, min_side: int) -> np.ndarray:
         raise UnreadableImage(path, "missing: file does not exist")
     if path.stat().st_size == 0:
         raise UnreadableImage(path, "corrupt: empty file")
+    if is_dicom(path):
+        try:
+            return read_dicom(path)
+        except ValueError as exc:
+            raise UnreadableImage(path, f"DICOM: {exc}") from None
+        except Exception as exc:  # a damaged file: pydicom raises many kinds
+            raise UnreadableImage(path, f"DICOM: corrupt or truncated ({exc})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

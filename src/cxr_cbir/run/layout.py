@@ -20,6 +20,11 @@ class RunLayout:
         return f"results/{self.run}"
 
     @property
+    def manifest(self) -> str:
+        """Every film of the archive: path, patient (``group``), view, labels."""
+        return f"{self.out}/data/manifest.parquet"
+
+    @property
     def settings(self) -> str:
         """What ``cxr-cbir query`` needs to preprocess and embed a film as the run did."""
         return f"{self.out}/index/settings.json"

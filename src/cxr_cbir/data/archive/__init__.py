@@ -28,15 +28,18 @@ MANIFEST_COLUMNS = [
     "split_official",
 ]
 
-FORMATS = ("mimic", "covid-chestxray")
+FORMATS = ("mimic", "mimic-dicom", "covid-chestxray")
 
 
 def build_manifest(fmt: str, root: str, folders: list[str] | None = None) -> pd.DataFrame:
-    """Read the archive at ``root`` in layout ``fmt`` (mimic or covid-chestxray); for
-    covid-chestxray optionally several archives (``folders``) inside ``root``."""
+    """Read the archive at ``root`` in layout ``fmt`` (mimic, mimic-dicom or covid-chestxray);
+    for covid-chestxray optionally several archives (``folders``) inside ``root``."""
     if fmt not in FORMATS:
         raise InputError(f"data.format: unknown archive layout {fmt!r}; known: {sorted(FORMATS)}")
-    df = read_covid_chestxray(root, folders) if fmt == "covid-chestxray" else read_mimic(root)
+    if fmt == "covid-chestxray":
+        df = read_covid_chestxray(root, folders)
+    else:
+        df = read_mimic(root, ".dcm" if fmt == "mimic-dicom" else ".jpg")
     dupes = df["image_id"][df["image_id"].duplicated()]
     if len(dupes):
         raise InputError(f"{root}: image id {dupes.iloc[0]!r} appears more than once")

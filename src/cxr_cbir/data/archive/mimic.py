@@ -1,4 +1,6 @@
-"""Reader for the MIMIC-CXR-JPG 2.0.0 layout (also used by the synthetic demo)."""
+"""Reader for the MIMIC-CXR-JPG 2.0.0 layout (also used by the synthetic demo), and for
+MIMIC-CXR's DICOM files in the same folders (``mimic-dicom``: ``<dicom_id>.dcm`` where the
+JPG layout has ``<dicom_id>.jpg``, read with the JPG release's CSVs, which share the ids)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from cxr_cbir.io_utils import check_inside_root, read_table
 VIEW_MAP = {"PA": "PA", "AP": "AP", "LATERAL": "LATERAL", "LL": "LATERAL", "RL": "LATERAL"}
 
 
-def read_mimic(root: str) -> pd.DataFrame:
+def read_mimic(root: str, suffix: str = ".jpg") -> pd.DataFrame:
+    """The manifest of a MIMIC archive whose films end in ``suffix`` (.jpg or .dcm)."""
     rootp = Path(root)
     ids = {"dicom_id": str, "subject_id": str, "study_id": str}
     meta = read_table(
@@ -48,7 +51,7 @@ def read_mimic(root: str) -> pd.DataFrame:
         + study
         + "/"
         + df["dicom_id"].astype(str)
-        + ".jpg"
+        + suffix
     ).tolist()
     check_inside_root(root, paths, lambda i: f"{rootp / METADATA_FILE} row {i + 2}")
     view_raw = df["ViewPosition"].fillna("").astype(str)
