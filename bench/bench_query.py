@@ -82,6 +82,7 @@ def synthetic_run(work: Path, size: int, n_index: int = 2000, n_films: int = 100
         "cache_index": "results/bench/cache/index.parquet",
         "conditions": ["effusion"],
         "condition_methods": ["cnn"],
+        "condition_models": ["cnn"],
         "saliency_method": "deep_taylor",
         "metric_methods": ["dml"],
         "metric_model": metric,
@@ -103,7 +104,7 @@ def synthetic_run(work: Path, size: int, n_index: int = 2000, n_films: int = 100
 
 def run_films(workdir: Path, run: str, n: int) -> list[Path]:
     engine = QueryEngine(run, workdir)
-    table = pd.read_parquet(engine.out / "index" / "metric" / "dml.parquet")
+    table = pd.read_parquet(workdir / engine.layout.index_table("metric", "dml"))
     root = workdir / engine.settings["root"]
     return [root / p for p in table["path"].iloc[:n]]
 
