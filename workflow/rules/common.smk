@@ -583,8 +583,9 @@ def index_inputs(wildcards):
 
 
 def index_columns(scope):
-    """Columns a query prints beside each neighbour (labels, split, clinical fields)."""
-    cols = ["path", "split", "view"]
+    """Columns a query prints beside each neighbour (labels, patient, split, clinical
+    fields)."""
+    cols = ["path", "group", "split", "view"]
     cols += [ML["label"]] if scope == "metric" else ["label"]
     # the severity the catalogues are ranked by, where the run knows it
     scopes = CONDITIONS if scope == "metric" else [scope]
