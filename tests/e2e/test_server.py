@@ -144,7 +144,7 @@ def _browser(profile):
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
-        "--window-size=1400,1000",
+        "--window-size=1920,1080",  # a reading room's screen
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
@@ -205,10 +205,15 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
         films = browser.find_elements(By.CSS_SELECTOR, "#films img.film")
         seen = browser.find_elements(By.CSS_SELECTOR, "#films img.seen")
         assert len(films) == len(seen) == 5  # the query and 4 neighbours, both views
-        widths = [browser.execute_script("return arguments[0].naturalWidth", i) for i in films]
-        assert widths == [320] * 5  # large enough to read, every picture decoded
+        sides = [
+            browser.execute_script(
+                "return Math.max(arguments[0].naturalWidth, arguments[0].naturalHeight)", i
+            )
+            for i in films
+        ]
+        assert sides == [320] * 5  # large enough to read, every picture decoded
         tops = {f.location["y"] for f in films}
-        assert len(tops) == 1  # side by side (one row at 1400 px)
+        assert len(tops) == 1  # side by side: one row on a 1920 px screen
         assert all(f.is_displayed() for f in films) and not any(s.is_displayed() for s in seen)
         browser.find_element(By.ID, "overlay-toggle").click()  # what the model saw
         assert all(s.is_displayed() for s in seen) and not any(f.is_displayed() for f in films)

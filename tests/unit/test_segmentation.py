@@ -81,9 +81,12 @@ def _phantom_pairs(n, size=64, seed=0):
     return np.stack(images), np.stack(masks)
 
 
-def train_member(arch, encoder, images, masks, seed, **kw):
-    """A member as the workflow trains it: seeded, built by the training entry, fitted."""
+def train_member(arch, encoder, images, masks, seed, n_heads=1, **kw):
+    """A member as the workflow trains it: seeded, built by the training entry, fitted
+    (``n_heads`` > 1: one output per lung convention)."""
     member = {"arch": arch, "encoder": encoder}
+    if n_heads > 1:
+        member["heads"] = [f"convention{i}" for i in range(n_heads)]
     seed_everything(seed)
     return _fit_member(build("lung_member", member), member, images, masks, seed=seed, **kw)
 

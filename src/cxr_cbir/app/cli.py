@@ -85,7 +85,7 @@ def _query(args) -> int:
         raise InputError(f"{films[0]}: no such film")
     engine = QueryEngine(args.run, args.directory, args.backend)
     results, failed = engine.query(
-        films, args.model, args.k, args.condition, args.keep_same_patient
+        films, args.model, args.k, args.condition, args.keep_same_patient, progress=True
     )
     panels = args.panels or args.directory / "results" / args.run / "queries"
     readable = [f for f in films if f not in failed]

@@ -33,7 +33,7 @@ from PIL import Image
 from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.errors import InputError
 from cxr_cbir.io_utils import safe_join
-from cxr_cbir.preprocess.decode import UnreadableImage, load_gray, load_resized
+from cxr_cbir.preprocess.decode import UnreadableImage, load_gray
 from cxr_cbir.preprocess.dicom import is_dicom
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,22 @@ def _shown(value) -> str:
 
 
 def as_stored(path: Path | None, fallback: np.ndarray) -> str:
-    """The film at ``path`` as stored (whole frame, ``SHOWN`` px), or the run's
-    preprocessed image when the file cannot be read any more."""
+    """The film at ``path`` as stored (whole frame, aspect kept, ``SHOWN`` px on its long
+    side), or the run's preprocessed image when the file cannot be read any more."""
+    if path is None:
+        return png_uri(fallback)
     try:
-        return png_uri(load_resized(path, SHOWN)) if path is not None else png_uri(fallback)
+        img = Image.fromarray(load_gray(path, SHOWN))
     except UnreadableImage:
         return png_uri(fallback)
+    scale = SHOWN / max(img.size)
+    img = img.resize(
+        (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _page_result(result, name: str, film: Path, archive: Path, kept: bool = False) -> dict:

@@ -212,7 +212,14 @@ def fit(
         )
         for batch in bar:
             loss = train_step(
-                task, batch, gen, optimizer, scaler, device, budget.amp, f"{desc} {epoch + 1}"
+                task,
+                batch,
+                gen,
+                optimizer,
+                scaler,
+                device,
+                budget.amp,
+                f"{desc}, epoch {epoch + 1}",
             )
             losses.append(float(loss.detach()))
             seen += _batch_len(batch)
