@@ -212,8 +212,8 @@ def test_in_a_real_browser(tiny_run, engine, served, tmp_path):
             for i in films
         ]
         assert sides == [320] * 5  # large enough to read, every picture decoded
-        tops = {f.location["y"] for f in films}
-        assert len(tops) == 1  # side by side: one row on a 1920 px screen
+        tops = [f.location["y"] for f in films]  # the query's frame is 1 px thicker
+        assert max(tops) - min(tops) <= 4  # side by side: one row on a 1920 px screen
         assert all(f.is_displayed() for f in films) and not any(s.is_displayed() for s in seen)
         browser.find_element(By.ID, "overlay-toggle").click()  # what the model saw
         assert all(s.is_displayed() for s in seen) and not any(f.is_displayed() for f in films)
