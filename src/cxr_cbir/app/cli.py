@@ -76,7 +76,13 @@ def expand_films(paths: list[Path]) -> list[Path]:
 
 
 def _query(args) -> int:
-    from cxr_cbir.app.query import QueryEngine, format_table, neighbours_csv, query_panel
+    from cxr_cbir.app.query import (
+        QueryEngine,
+        archive_note,
+        format_table,
+        neighbours_csv,
+        query_panel,
+    )
 
     films = expand_films(args.films)
     if args.panel and len(films) > 1:
@@ -91,15 +97,9 @@ def _query(args) -> int:
     readable = [f for f in films if f not in failed]
     for film, result in zip(readable, results, strict=True):
         print(f"top {len(result.neighbours)} for {film} ({args.model}, {result.scope}):")
-        if result.archive_id is not None:
-            print(
-                f"(film {result.archive_id} of the archive: "
-                + (
-                    "its own and its patient's films are kept)"
-                    if args.keep_same_patient
-                    else f"{result.left_out} of its own and its patient's films left out)"
-                )
-            )
+        note = archive_note(result, args.keep_same_patient)
+        if note is not None:
+            print(f"({note})")
         print(format_table(result))
         if not args.out:
             panel = args.panel or panels / f"{film.stem}_{args.model}.png"

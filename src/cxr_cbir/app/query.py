@@ -356,6 +356,17 @@ class QueryEngine:
         return np.stack([np.asarray(maps[row[i]], np.float32) for i in ids])
 
 
+def archive_note(result: QueryResult, kept: bool) -> str | None:
+    """What the CLI and the page say of a query that is a film of the archive."""
+    if result.archive_id is None:
+        return None
+    return f"film {result.archive_id} of the archive: " + (
+        "its own and its patient's films are kept"
+        if kept
+        else f"{result.left_out} of its own and its patient's films left out"
+    )
+
+
 def format_table(result: QueryResult) -> str:
     """Plain-text table of the neighbours (blank where a field is unknown)."""
     table = result.neighbours.drop(columns=["path"], errors="ignore")

@@ -30,7 +30,7 @@ import pandas as pd
 from flask import Flask, render_template, request
 from PIL import Image
 
-from cxr_cbir.app.query import QueryEngine
+from cxr_cbir.app.query import QueryEngine, archive_note
 from cxr_cbir.errors import InputError
 from cxr_cbir.io_utils import safe_join
 from cxr_cbir.preprocess.decode import UnreadableImage, load_gray
@@ -55,7 +55,10 @@ def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SH
         m = m / m.max() if m.max() > 0 else m
         rgb = 0.55 * rgb + 0.45 * colormaps["jet"](m)[..., :3]
     img = Image.fromarray(np.clip(rgb * 255, 0, 255).round().astype(np.uint8))
-    img = img.resize((size, size), Image.Resampling.BILINEAR)
+    return _data_uri(img.resize((size, size), Image.Resampling.BILINEAR))
+
+
+def _data_uri(img: Image.Image) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -63,28 +66,27 @@ def png_uri(image: np.ndarray, overlay: np.ndarray | None = None, size: int = SH
 
 def check_upload(path: Path) -> list[str]:
     """Notes for a readable film; ``InputError`` with the reason for one that is not."""
-    if is_dicom(path):
+    dicom = is_dicom(path)
+    mode, w, h = None, None, None
+    if not dicom:  # PIL's own size: the decode below drafts JPEGs down
         try:
-            h, w = load_gray(path, MIN_SIDE).shape
-        except UnreadableImage as exc:
-            raise InputError(f"the upload cannot be read as a film: {exc.reason}") from None
-        if min(w, h) < MIN_SIDE:
-            raise InputError(f"the film is {w} x {h} px: at least {MIN_SIDE} px per side is needed")
-        return [f"DICOM film ({w} x {h} px), windowed as a reading station shows it"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a decompression bomb is named by the decode
+                with Image.open(path) as im:
+                    mode, (w, h) = im.mode, im.size
+        except Exception:  # PIL raises many kinds; the decode below names the reason
+            pass
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a decompression bomb is named by the decode
-            with Image.open(path) as im:
-                mode, (w, h) = im.mode, im.size
-    except Exception:  # PIL raises many kinds; the decode below names the reason
-        mode, w, h = None, None, None
-    try:
-        load_gray(path, MIN_SIDE)
+        film = load_gray(path, MIN_SIDE)
     except UnreadableImage as exc:
         raise InputError(f"the upload cannot be read as a film: {exc.reason}") from None
+    if dicom:
+        h, w = film.shape
     if min(w, h) < MIN_SIDE:
         raise InputError(f"the film is {w} x {h} px: at least {MIN_SIDE} px per side is needed")
     notes = []
+    if dicom:
+        notes.append(f"DICOM film ({w} x {h} px), windowed as a reading station shows it")
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         notes.append(f"{mode} film ({w} x {h} px) scaled to 8 bits by its own range")
     return notes
@@ -119,13 +121,8 @@ def as_stored(path: Path | None, fallback: np.ndarray) -> str:
     except UnreadableImage:
         return png_uri(fallback)
     scale = SHOWN / max(img.size)
-    img = img.resize(
-        (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-        Image.Resampling.LANCZOS,
-    )
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return _data_uri(img.resize(size, Image.Resampling.LANCZOS))
 
 
 def _page_result(result, name: str, film: Path, archive: Path, kept: bool = False) -> dict:
@@ -144,13 +141,9 @@ def _page_result(result, name: str, film: Path, archive: Path, kept: bool = Fals
             table.iterrows(), result.images, overlays, paths, strict=True
         )
     ]
-    note = None
-    if result.archive_id is not None:
-        note = f"{name} is film {result.archive_id} of the archive: " + (
-            "its own and its patient's films are kept among the neighbours"
-            if kept
-            else f"{result.left_out} of its own and its patient's films are left out"
-        )
+    note = archive_note(result, kept)
+    if note is not None:
+        note = f"{name} is {note}"
     return {
         "name": name,
         "model": result.model,
