@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cxr_cbir.segmentation.members import build_member
+from cxr_cbir.segmentation.members import build_member, member_outputs
 from cxr_cbir.segmentation.postprocess import ensemble_mask
 from cxr_cbir.torch_utils import load_checkpoint
 
@@ -71,7 +71,7 @@ def load_members(
     """The trained members, in ``members`` order, channels-last and in eval mode."""
     models = []
     for name, member in members.items():
-        classes = len(member.get("heads") or [None])
+        classes = member_outputs(member)
         model = build_member(member["arch"], member["encoder"], classes=classes).to(device)
         model.load_state_dict(load_checkpoint(paths[name], map_location=device))
         models.append(model.to(memory_format=torch.channels_last).eval())

@@ -8,6 +8,8 @@ momentum is raised to 0.1 here, and the statistics are re-estimated after traini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import segmentation_models_pytorch as smp
 import torch
 
@@ -24,6 +26,12 @@ ARCHITECTURES = (
     "PSPNet",
     "PAN",
 )
+
+
+def member_outputs(member: Mapping) -> int:
+    """Logits per pixel of a member's spec: one per lung convention in its ``heads``
+    (when the ensemble learns both conventions), else one."""
+    return max(len(member.get("heads") or []), 1)
 
 
 def build_member(

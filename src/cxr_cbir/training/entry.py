@@ -22,13 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from cxr_cbir import models
 from cxr_cbir.errors import InputError
 from cxr_cbir.models.embedding import init_trunk_from
-from cxr_cbir.segmentation.members import build_member
+from cxr_cbir.segmentation.members import build_member, member_outputs
 from cxr_cbir.torch_utils import load_state_dict_file, seed_everything
 from cxr_cbir.training.engine import finish
 
@@ -77,7 +76,7 @@ FAMILIES: dict[str, tuple[Callable[[dict], torch.nn.Module], Callable | None]] =
             spec["arch"],
             spec["encoder"],
             spec.get("weights"),
-            classes=max(len(spec.get("heads") or []), 1),
+            classes=member_outputs(spec),
         ),
         None,  # a member's own weights file is its spec's "weights"
     ),
@@ -113,6 +112,6 @@ def train(
     model, history, *extra = fit(model)
     if report is not None:
         report(model, history, *extra)
-    history: pd.DataFrame = history.assign(**(label or {}))
+    history = history.assign(**(label or {}))
     finish(model, history, paths.model, paths.history, paths.checkpoint)
     return (model, history, *extra)

@@ -21,6 +21,7 @@ import torch
 from torch.optim.swa_utils import update_bn
 
 from cxr_cbir.segmentation.inference import predict_probs, to_tensor
+from cxr_cbir.segmentation.members import member_outputs
 from cxr_cbir.segmentation.postprocess import dice
 from cxr_cbir.training.engine import Budget, batch_loader, fit, to_device
 
@@ -162,7 +163,7 @@ def train_member(
     """
     device = torch.device(device)
     arch, encoder, weights = member["arch"], member["encoder"], member.get("weights")
-    n_heads = max(len(member.get("heads") or []), 1)
+    n_heads = member_outputs(member)
     model = model.to(device)
     model = model.to(memory_format=torch.channels_last)  # 1.25x images/s on CPU
     opt = torch.optim.Adam(model.parameters(), lr=lr)
