@@ -26,33 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_query import ROOT, run_films, synthetic_run
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from werkzeug.serving import make_server
 
 from cxr_cbir.app.client import error_text, post_film
 from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.app.server import create_app
+from cxr_cbir.data.demo.dicom import write_dicom
 from cxr_cbir.preprocess.decode import load_gray
-
-
-def dicom_bytes(pixels: np.ndarray, path: Path) -> bytes:
-    """A MONOCHROME2 8-bit DICOM of ``pixels`` (H, W) or (frames, H, W)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
-    ds.Rows, ds.Columns = pixels.shape[-2:]
-    if pixels.ndim == 3:
-        ds.NumberOfFrames = pixels.shape[0]
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelData = np.ascontiguousarray(pixels, np.uint8).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path.read_bytes()
 
 
 def uploads(films: list[Path], n: int, tmp: Path) -> list[tuple[bytes, str, bool]]:
@@ -62,7 +42,10 @@ def uploads(films: list[Path], n: int, tmp: Path) -> list[tuple[bytes, str, bool
     bad = [
         (jpeg[: len(jpeg) // 2], "cut.jpg"),
         (b"%PDF-1.4 not a film", "report.pdf"),
-        (dicom_bytes(np.stack([grey, grey]), tmp / "frames.dcm"), "frames.dcm"),
+        (
+            write_dicom(tmp / "frames.dcm", np.stack([grey, grey]), bits_stored=8).read_bytes(),
+            "frames.dcm",
+        ),
     ]
     out = []
     for i in range(n):
@@ -71,7 +54,9 @@ def uploads(films: list[Path], n: int, tmp: Path) -> list[tuple[bytes, str, bool
             out.append((data, name, False))
         elif i % 8 == 1:
             film = films[i % len(films)]
-            data = dicom_bytes(load_gray(film, 256), tmp / f"{film.stem}.dcm")
+            data = write_dicom(
+                tmp / f"{film.stem}.dcm", load_gray(film, 256), bits_stored=8
+            ).read_bytes()
             out.append((data, f"{film.stem}.dcm", True))
         else:
             film = films[i % len(films)]

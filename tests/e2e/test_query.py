@@ -218,8 +218,7 @@ def test_the_run_layout_is_what_the_workflow_wrote(tiny_run):
 def test_a_folder_with_dicom_films_one_bar_and_the_bad_ones_named(tiny_run, tmp_path, capsys):
     """A folder of 20 films, JPEG and DICOM, two of them bad DICOM: one progress bar for
     the command, every good film answered, each bad one named with its reason."""
-    from support.dicom import write_dicom
-
+    from cxr_cbir.data.demo.dicom import write_dicom
     from cxr_cbir.preprocess.decode import load_gray
 
     cohort = pd.read_parquet(tiny_run / "results/tiny/data/effusion/cohort.parquet")

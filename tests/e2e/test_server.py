@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from support.dicom import write_dicom
 
 from cxr_cbir.app.client import error_text, neighbour_ids, post_film
 from cxr_cbir.app.query import QueryEngine
 from cxr_cbir.app.server import MAX_UPLOAD_BYTES, create_app
+from cxr_cbir.data.demo.dicom import write_dicom
 from cxr_cbir.preprocess.decode import load_gray
 
 pytestmark = pytest.mark.slow

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from support.dicom import compressed, write_dicom
 
 from cxr_cbir.data.archive import build_manifest
+from cxr_cbir.data.demo.dicom import compressed, write_dicom
 from cxr_cbir.preprocess.decode import UnreadableImage, load_gray, load_resized
 from cxr_cbir.preprocess.dicom import is_dicom
 

@@ -1,4 +1,7 @@
-"""DICOM films written by pydicom for the tests: good ones of each kind and bad ones."""
+"""Synthetic DICOM films written with pydicom: good ones of each kind and bad ones.
+
+What the DICOM tests and the serve benchmark send (``preprocess.dicom`` reads them).
+"""
 
 from __future__ import annotations
 
