@@ -11,6 +11,7 @@ from PIL import Image
 
 from cxr_cbir.app.cli import main
 from cxr_cbir.app.query import QueryEngine
+from cxr_cbir.preprocess.cache import fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +92,28 @@ def test_a_film_of_the_archive_gets_other_patients_films(tiny_run, tmp_path):
     Image.open(film).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored)
     (new,), _ = engine.query([mirrored], "cnn", 10, "effusion")
     assert new.archive_id is None and new.left_out == 0
+
+
+def test_archive_films_are_recognised_from_the_index_fingerprints(tiny_run, tmp_path, monkeypatch):
+    """The workflow writes each cached film's fingerprint in the cache index, so the
+    engine recognises archive films without reading the cache; a run whose index has
+    no fingerprints (from before) is fingerprinted from its cache, with the same answer."""
+    engine = QueryEngine("tiny", tiny_run)
+    index = pd.read_parquet(tiny_run / engine.settings["cache_index"])
+    cache = engine.cache()
+    assert index["fingerprint"].str.fullmatch("[0-9a-f]{32}").all()
+    assert index["fingerprint"].tolist() == [fingerprint(cache.images[r]) for r in index["row"]]
+    ids, films, _ = _archive_films(tiny_run, engine, "effusion", "cnn", n=3)
+    images, _ = engine.preprocess(films)
+    mirrored = images[:, :, ::-1]  # not a film of the archive
+    fresh = QueryEngine("tiny", tiny_run)
+    monkeypatch.setattr(fresh, "cache", lambda: pytest.fail("the cache was read"))
+    assert fresh.archive_films(np.concatenate([images, mirrored])) == [*ids, None, None, None]
+    monkeypatch.undo()
+    old = QueryEngine("tiny", tiny_run)
+    old.settings["cache_index"] = str(tmp_path / "index.parquet")
+    index.drop(columns="fingerprint").to_parquet(old.settings["cache_index"])
+    assert old.archive_films(np.concatenate([images, mirrored])) == [*ids, None, None, None]
 
 
 def test_query_errors_name_the_problem(tiny_run, tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Image decoding and the bad-input path: corrupt, truncated, missing, 16-bit, RGBA."""
 
+import hashlib
 import pickle
 
 import numpy as np
@@ -100,6 +101,10 @@ def test_shards_list_rejects_and_gather_builds_cache(tmp_path):
     assert cache.get("i4").shape == (16, 16)
     assert abs(int(np.median(cache.get("i4"))) - 160) <= 3
     assert "i3" not in cache
+    # each film's fingerprint: a hash of its cached bytes; films of other values differ
+    written = pd.read_parquet(tmp_path / "index.parquet").set_index("image_id")["fingerprint"]
+    assert written["i4"] == hashlib.blake2b(cache.get("i4").tobytes(), digest_size=16).hexdigest()
+    assert written.nunique() == len(written) == 4
 
 
 def test_gather_fails_above_bad_fraction_but_keeps_the_list(tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_cbir.io_utils import safe_join, write_parquet
+from cxr_cbir.preprocess.cache import with_fingerprints
 from cxr_cbir.preprocess.films import FilmPreprocessing
 from cxr_cbir.report.figures import lung_mask_examples
 from cxr_cbir.run import runlog
@@ -14,7 +15,8 @@ mode = snakemake.wildcards.mode
 index = pd.read_parquet(snakemake.input.index)
 n = gather_images(list(snakemake.input.shards), index["image_id"], snakemake.output.images)
 log.info("applied %s to %d films (%d shards)", mode, n, len(snakemake.input.shards))
-write_parquet(index, snakemake.output.index)
+# the masked films' own fingerprints (a query is recognised after the same masking)
+write_parquet(with_fingerprints(index, snakemake.output.images), snakemake.output.index)
 
 # the first films of the cache (first shards), before (with the ensemble's outline) and after
 shown, masks = [], []

@@ -14,7 +14,6 @@ its patient's other films next: by default those are left out of its neighbours
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from cxr_cbir.errors import InputError
-from cxr_cbir.preprocess.cache import ImageCache
+from cxr_cbir.preprocess.cache import ImageCache, fingerprint
 from cxr_cbir.preprocess.decode import UnreadableImage
 from cxr_cbir.preprocess.films import FilmPreprocessing
 from cxr_cbir.retrieval.index import EmbeddingIndex
@@ -51,10 +50,6 @@ class QueryResult:
     model: str
     archive_id: str | None = None  # the archive film the query is, if it is one
     left_out: int = 0  # neighbours left out: the query's own film and its patient's
-
-
-def _fingerprint(image) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
 
 
 def load_settings(workdir: Path, run: str) -> dict:
@@ -95,7 +90,7 @@ class QueryEngine:
         self._nets: dict[tuple[str, str], torch.nn.Module] = {}
         self._indexes: dict[tuple[str, str], tuple[EmbeddingIndex, pd.DataFrame]] = {}
         self._cache = None
-        self._fingerprints: dict[bytes, str] | None = None
+        self._fingerprints: dict[str, str] | None = None
         self._patients: pd.Series | None = None
 
     # -- what can be asked -------------------------------------------------------------
@@ -230,11 +225,15 @@ class QueryEngine:
         """The archive film (image id) each preprocessed query is, or None: found by its
         cached image, byte for byte, whatever the query file's name or format."""
         if self._fingerprints is None:
-            cache = self.cache()
+            path = self.workdir / self.settings["cache_index"]
+            table = pd.read_parquet(path).sort_values("row")
+            if "fingerprint" not in table:  # a run from before the index held them
+                cache = self.cache()
+                table["fingerprint"] = [fingerprint(cache.images[r]) for r in table["row"]]
             self._fingerprints = {}
-            for image_id, row in cache.row.items():
-                self._fingerprints.setdefault(_fingerprint(cache.images[row]), image_id)
-        return [self._fingerprints.get(_fingerprint(image)) for image in images]
+            for image_id, key in zip(table["image_id"], table["fingerprint"], strict=True):
+                self._fingerprints.setdefault(key, image_id)
+        return [self._fingerprints.get(fingerprint(image)) for image in images]
 
     def patients(self) -> pd.Series:
         """image id -> patient (``group``) of every film of the archive."""

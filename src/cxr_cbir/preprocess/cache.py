@@ -4,11 +4,14 @@ Each shard job decodes its share of the images (every ``n``-th row) and writes a
 ``.npz`` with the uint8 arrays and ids, plus the list of unreadable files with reasons.
 The gather job concatenates shards into ``images.npy`` (N, size, size) and an index,
 lists every rejected image in ``rejected.csv``, and fails when more than
-``max_bad_fraction`` of the images are bad.
+``max_bad_fraction`` of the images are bad. The index also holds each cached film's
+fingerprint (a hash of its bytes), so that a query can be recognised as a film of the
+archive without reading the whole cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -24,6 +27,19 @@ from cxr_cbir.preprocess.films import FilmPreprocessing
 log = logging.getLogger(__name__)
 
 REJECTED_COLUMNS = ["image_id", "path", "reason"]
+
+
+def fingerprint(image: np.ndarray) -> str:
+    """A film's identity in the cache: a hash of its preprocessed bytes (hex, 32 chars)."""
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
+
+
+def with_fingerprints(index: pd.DataFrame, images_npy: str | Path) -> pd.DataFrame:
+    """``index`` (image_id, row) with the ``fingerprint`` of every row of ``images_npy``."""
+    images = np.load(images_npy, mmap_mode="r")
+    out = index.copy()
+    out["fingerprint"] = [fingerprint(images[int(r)]) for r in index["row"]]
+    return out
 
 
 def shard_rows(df: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:
@@ -94,6 +110,7 @@ def gather_shards(
     atomic_path(out_images, _write)
     ids = np.concatenate([s["ids"] for s in shards]) if shards else np.array([], dtype=str)
     index = pd.DataFrame({"image_id": ids.astype(str), "row": np.arange(len(ids))})
+    index = with_fingerprints(index, out_images)
     write_parquet(index, out_index)
     return index
 
