@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -92,8 +93,42 @@ def test_sigkill_mid_epoch_then_rerun_resumes_with_the_same_metrics(tiny_run, tm
     assert not (model_dir / "checkpoint.pt").exists()  # removed once the model is written
 
 
+# Adam moves every weight by ~lr whatever its gradient's size, so float noise of one CPU
+# draw (another ISA, host or library kernel) becomes ~1e-4 of a distance after a
+# 2-iteration model; two films closer than this may swap. Seen on CI: 2.5e-4.
+NEAR_TIE = 1e-3
+
+
+def near_tie_swaps(a: pd.DataFrame, b: pd.DataFrame, name: str) -> set[str]:
+    """Rankings ``a`` and ``b``: the same queries and films with scores within NEAR_TIE
+    (of the query's largest score); films may change places only where their scores are
+    that close. Returns the queries whose orders differ."""
+    assert list(a.columns) == list(b.columns), name
+    assert a["query_id"].tolist() == b["query_id"].tolist(), name
+    assert a["rank"].tolist() == b["rank"].tolist(), name
+    swapped = set()
+    for query, ga in a.groupby("query_id", sort=False):
+        gb = b[b["query_id"] == query]
+        sa, sb = ga.set_index("image_id")["score"], gb.set_index("image_id")["score"]
+        assert sorted(sa.index) == sorted(sb.index), f"{name}: {query} has other films"
+        tol = NEAR_TIE * max(float(sb.abs().max()), 1e-12)
+        np.testing.assert_allclose(sa[sb.index], sb, rtol=0, atol=tol, err_msg=name)
+        order_b = sb.to_numpy()
+        ascending = bool(np.all(np.diff(order_b) >= 0))
+        assert ascending or np.all(np.diff(order_b) <= 0), f"{name}: {query} is not ranked"
+        steps = np.diff(sb[ga["image_id"]].to_numpy())  # a's order, scored by b
+        assert np.all((steps if ascending else -steps) >= -tol), (
+            f"{name}: {query}: films swapped that are not near ties:\n{ga}\n{gb}"
+        )
+        if ga["image_id"].tolist() != gb["image_id"].tolist():
+            swapped.add(query)
+    return swapped
+
+
 def test_same_seed_gives_identical_rankings_and_ndcg(tiny_run, tmp_path):
-    """Every model trained again from the same seed in a second folder: same tables."""
+    """Every model trained again from the same seed in a second folder: the same rankings
+    (up to near ties, NEAR_TIE) and, wherever a method's rankings are the same, the same
+    nDCG of every query; the same model metrics."""
     again = copy_without_models(tiny_run, tmp_path / "again")
     for folder in ("rankings", "evaluation", "embeddings", "saliency", "index", "retrieval"):
         shutil.rmtree(again / "results/tiny" / folder)
@@ -101,15 +136,30 @@ def test_same_seed_gives_identical_rankings_and_ndcg(tiny_run, tmp_path):
     random = [f"results/tiny/rankings/{c}/random.csv" for c in ("effusion", "pneumonia")]
     run_snakemake(again, again / "tiny.yaml", "results/tiny/evaluation/ndcg.csv", *random)
     out_a, out_b = tiny_run / "results/tiny", again / "results/tiny"
-    for path in sorted((out_a / "rankings").rglob("*.csv")):
+    paths = sorted((out_a / "rankings").rglob("*.csv"))
+    assert len(paths) == 20  # 10 methods (random and ssim included) x 2 conditions
+    moved = set()
+    for path in paths:
         rel = path.relative_to(out_a)
-        pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(out_b / rel), obj=str(rel))
+        a, b = pd.read_csv(path), pd.read_csv(out_b / rel)
+        if path.stem in ("random", "ssim"):  # no model: exactly the same
+            pd.testing.assert_frame_equal(a, b, obj=str(rel), check_exact=True)
+        else:
+            moved |= {(path.parent.name, path.stem, q) for q in near_tie_swaps(a, b, str(rel))}
+    ndcg_a = pd.read_csv(out_a / "evaluation/ndcg.csv")
+    ndcg_b = pd.read_csv(out_b / "evaluation/ndcg.csv")
+    assert len(ndcg_a) == len(ndcg_b) > 0
+    rows = ndcg_a[["condition", "method", "query_id"]].itertuples(index=False, name=None)
+    keep = [row not in moved for row in rows]
+    assert sum(keep) >= len(ndcg_a) // 2  # a near tie is the exception, not the rule
     pd.testing.assert_frame_equal(
-        pd.read_csv(out_a / "evaluation/ndcg.csv"), pd.read_csv(out_b / "evaluation/ndcg.csv")
+        ndcg_a[keep].reset_index(drop=True), ndcg_b[keep].reset_index(drop=True)
     )
     for path in sorted((out_a / "models").rglob("metrics.csv")):
         rel = path.relative_to(out_a)
-        pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(out_b / rel), obj=str(rel))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(path), pd.read_csv(out_b / rel), obj=str(rel), rtol=NEAR_TIE
+        )
 
 
 def test_bad_expert_csv_fails_naming_it_and_loses_nothing(tiny_run, tmp_path):
