@@ -25,9 +25,14 @@ def _no_fit(model):
 
 
 @pytest.mark.parametrize("family", sorted(SPECS))
-def test_same_seed_same_network_in_every_family(tmp_path, family):
+def test_same_seed_same_network_in_every_family(tmp_path, family, caplog):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    a, _ = train(family, SPECS[family], _no_fit, _paths(tmp_path / "a"), seed=5)
+    with caplog.at_level("INFO", logger="cxr_cbir.training.entry"):
+        a, _ = train(family, SPECS[family], _no_fit, _paths(tmp_path / "a"), seed=5)
+    # the log names what makes one CPU draw differ from another
+    kernels = torch.backends.cpu.get_cpu_capability()
+    expected = f"CPU kernels {kernels}, {torch.get_num_threads()} threads, seed 5"
+    assert expected in caplog.text
     b, _ = train(family, SPECS[family], _no_fit, _paths(tmp_path / "b"), seed=5)
     for (k, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y), k

@@ -7,10 +7,11 @@ from cxr_cbir import models
 from cxr_cbir.models.predict import embed_all
 from cxr_cbir.report.figures import attention_gallery
 from cxr_cbir.run import runlog
-from cxr_cbir.torch_utils import pick_device
+from cxr_cbir.torch_utils import pick_device, set_threads
 from cxr_cbir.training.cohort_data import cohort_images
 
 log = runlog.setup(snakemake.log[0])
+set_threads(snakemake.threads)  # the job's own share of a node, not all its cores
 device = pick_device()
 model = models.load("dml", snakemake.input.model, device, snakemake.params.ml)
 labels = pd.read_parquet(snakemake.input.labels)

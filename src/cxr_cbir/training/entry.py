@@ -103,6 +103,14 @@ def train(
     """Seed, build, start, fit, report and finish one training job; returns what ``fit``
     returned. ``label`` columns (condition, model) are added to the history written."""
     seed_everything(seed)  # the random init too: same seed, same model
+    # what makes one draw differ from another on the CPU (docs/results.md, 2026-12-08)
+    log.info(
+        "torch %s, CPU kernels %s, %d threads, seed %d",
+        torch.__version__,
+        torch.backends.cpu.get_cpu_capability(),
+        torch.get_num_threads(),
+        seed,
+    )
     model = build(family, spec)
     if paths.init:
         start = FAMILIES[family][1]
