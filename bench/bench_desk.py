@@ -157,7 +157,7 @@ def main() -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t
         n_files = len(list(folder.iterdir()))
-        bars = {m for m in re.findall(r"(?:^|\r|\n)([^\r\n:]+):\s+\d+%", proc.stderr)}
+        bars = set(re.findall(r"(?:^|\r|\n)([^\r\n:]+):\s+\d+%", proc.stderr))
         answered = pd.read_csv(Path(tmp) / "all.csv")["query"].nunique()
         print(
             f"one call on a folder of {n_files} films: exit {proc.returncode}, "

@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from cxr_cbir.errors import InputError
-from cxr_cbir.preprocess.cache import ImageCache, fingerprint
+from cxr_cbir.preprocess.cache import ImageCache, fingerprint, with_fingerprints
 from cxr_cbir.preprocess.decode import UnreadableImage
 from cxr_cbir.preprocess.films import FilmPreprocessing
 from cxr_cbir.retrieval.index import EmbeddingIndex
@@ -228,8 +228,7 @@ class QueryEngine:
             path = self.workdir / self.settings["cache_index"]
             table = pd.read_parquet(path).sort_values("row")
             if "fingerprint" not in table:  # a run from before the index held them
-                cache = self.cache()
-                table["fingerprint"] = [fingerprint(cache.images[r]) for r in table["row"]]
+                table = with_fingerprints(table, self.workdir / self.settings["cache_images"])
             self._fingerprints = {}
             for image_id, key in zip(table["image_id"], table["fingerprint"], strict=True):
                 self._fingerprints.setdefault(key, image_id)
