@@ -136,9 +136,12 @@ def main() -> None:
                 pairs = [
                     (a, o.neighbours["image_id"].tolist()) for a, o in zip(top, left, strict=True)
                 ]
-                overlap = np.mean([len(set(a) & set(b)) / args.k for a, b in pairs])
+                shared = np.array([len(set(a) & set(b)) / args.k for a, b in pairs])
+                draws = np.random.default_rng(0).choice(shared, (2000, len(shared))).mean(1)
+                low, high = np.percentile(draws, [2.5, 97.5])
                 print(
-                    f"DICOM {kind:<18} vs the stored film: top {args.k} overlap {overlap:.3f}, "
+                    f"DICOM {kind:<18} vs the stored film: top {args.k} overlap "
+                    f"{shared.mean():.3f} [{low:.3f}, {high:.3f}] (films resampled), "
                     f"the same {sum(a == b for a, b in pairs)}/{len(paths)}, recognised "
                     f"{sum(r.archive_id is not None for r in results)}/{len(paths)}"
                 )
